@@ -1,0 +1,54 @@
+# Every target creates .venv on first use and installs the pinned requirements into it.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+
+# Airflow runs from the repo: its home (db, logs, config) is .airflow/, dags and plugins are the repo's.
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export SAGEMAKER_K8S_MANIFESTS_DIR := $(CURDIR)/include/manifests
+
+.PHONY: help install demo test lint format sandbox bench clean
+
+help:
+	@echo "make demo     run the pipeline end to end on the embedded sandbox"
+	@echo "make test     lint + the whole test suite"
+	@echo "make sandbox  start the sandbox alone (Ctrl-C stops it)"
+	@echo "make bench    run the benchmarks and update docs/benchmarks.md"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install -q -p $(BIN)/python -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+test: $(STAMP) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+sandbox: $(STAMP)
+	$(BIN)/python -m sandbox up
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_csv.py --write-docs
+	$(BIN)/python bench/bench_parse.py --write-docs
+
+clean:
+	rm -rf .airflow .sandbox .artifacts .pytest_cache .ruff_cache
