@@ -1,0 +1,215 @@
+"""The run-time parameters: one JSON schema per param, used by the DAG's ``Param``s and by
+:func:`resolve_run_config` alike, so the UI form and the task-side check can never disagree.
+
+Imported at DAG parse time: only plain data here; jsonschema is imported when validating.
+Patterns are anchored and use only characters that cannot carry YAML, JSON or Jinja syntax, so
+hostile strings are rejected at the door; where free text is unavoidable it is carried as data.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sagemaker_k8s.constants import (
+    VAR_BUCKET,
+    VAR_CLUSTER,
+    VAR_DATASET_SOURCE,
+    VAR_EXECUTION_ROLE,
+    VAR_NAMESPACE,
+    VAR_OPERATOR_ROLE,
+    VAR_REGION,
+)
+
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+){1,3}-[0-9]{1,2}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
+SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+ECR_IMAGE_PATTERN = (
+    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9]+([._/-][a-z0-9]+)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"
+)
+_BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+DATASET_SOURCE_PATTERN = (
+    r"^(sample:[a-z0-9][a-z0-9-]*|s3://" + _BUCKET + r"/[^\x00-\x1f\x7f]+"
+    r"|file:///[^\x00-\x1f\x7f]*|/[^\x00-\x1f\x7f]*|https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\x00-\x20\x7f]*)$"
+)
+
+TRAINING_INSTANCE_TYPES = (
+    "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge",
+    "ml.m5.4xlarge", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge",
+    "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge",
+)  # fmt: skip
+HOSTING_INSTANCE_TYPES = (
+    "ml.t2.medium", "ml.t2.large", "ml.m4.xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge",
+    "ml.c4.large", "ml.c4.xlarge", "ml.c5.large", "ml.c5.xlarge", "ml.r5.large", "ml.r5.xlarge",
+)  # fmt: skip
+
+#: The walkthrough's XGBoost hyperparameters (samples/xgboost-mnist-trainingjob.yaml).
+WALKTHROUGH_HYPERPARAMETERS: dict[str, int | float | str] = {
+    "max_depth": 5, "eta": 0.2, "gamma": 4, "min_child_weight": 6, "silent": 0,
+    "objective": "multi:softmax", "num_class": 10, "num_round": 10,
+}  # fmt: skip
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "type": ["null", schema["type"]]}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One param: its JSON schema, a description for the form, its default and its Variable fallback."""
+
+    schema: dict[str, Any]
+    description: str
+    default: Any
+    variable: str | None = None
+
+    def param_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``airflow.sdk.Param``: ``Param(**spec.param_kwargs())``."""
+        return {
+            "default": copy.deepcopy(self.default),
+            "description": self.description,
+            **copy.deepcopy(self.schema),
+        }
+
+
+def _fallback(variable: str, then: str = "") -> str:
+    return f" Null: use the Airflow Variable {variable}" + (f", then {then}." if then else ".")
+
+
+PARAM_SPECS: dict[str, ParamSpec] = {
+    "region": ParamSpec(
+        _nullable({"type": "string", "pattern": REGION_PATTERN, "maxLength": 25}),
+        "AWS region of the SageMaker jobs, e.g. us-west-2."
+        + _fallback(VAR_REGION, "the AWS connection's region"),
+        None,
+        VAR_REGION,
+    ),
+    "cluster_name": ParamSpec(
+        _nullable({"type": "string", "pattern": r"^[0-9A-Za-z][A-Za-z0-9_-]*$", "maxLength": 100}),
+        "EKS cluster running the operator (for the IAM OIDC checks)." + _fallback(VAR_CLUSTER),
+        None,
+        VAR_CLUSTER,
+    ),
+    "namespace": ParamSpec(
+        _nullable({"type": "string", "pattern": DNS_LABEL_PATTERN, "maxLength": 63}),
+        "Kubernetes namespace for the custom resources." + _fallback(VAR_NAMESPACE, "'default'"),
+        None,
+        VAR_NAMESPACE,
+    ),
+    "bucket": ParamSpec(
+        _nullable(
+            {
+                "type": "string",
+                "pattern": "^" + _BUCKET + "$",
+                "minLength": 3,
+                "maxLength": 63,
+                "not": {
+                    "type": "string",
+                    "description": "two adjacent periods, an IP address, or a reserved prefix (xn--, sthree-)"
+                    " or suffix (-s3alias, --ol-s3)",
+                    "anyOf": [
+                        {"pattern": r"\.\."},
+                        {"pattern": r"^\d+\.\d+\.\d+\.\d+$"},
+                        {"pattern": "^xn--"},
+                        {"pattern": "^sthree-"},
+                        {"pattern": "-s3alias$"},
+                        {"pattern": "--ol-s3$"},
+                    ],
+                },
+            }
+        ),
+        "S3 bucket for the dataset and the model." + _fallback(VAR_BUCKET),
+        None,
+        VAR_BUCKET,
+    ),
+    "s3_prefix": ParamSpec(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 200,
+            "pattern": r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$",
+            "not": {"type": "string", "pattern": r"(^|/)\.{1,2}(/|$)", "description": "'.' or '..' segments"},
+        },
+        "Key prefix in the bucket, no leading or trailing '/': train/, validation/ and output/ go under it.",
+        "xgboost-mnist",
+    ),
+    "execution_role_arn": ParamSpec(
+        _nullable({"type": "string", "pattern": ROLE_ARN_PATTERN, "maxLength": 2048}),
+        "IAM role SageMaker assumes to run the job and host the model." + _fallback(VAR_EXECUTION_ROLE),
+        None,
+        VAR_EXECUTION_ROLE,
+    ),
+    "operator_role_arn": ParamSpec(
+        _nullable({"type": "string", "pattern": ROLE_ARN_PATTERN, "maxLength": 2048}),
+        "IAM role of the operator's service account (IRSA), checked by preflight."
+        + _fallback(VAR_OPERATOR_ROLE, "the service account's annotation"),
+        None,
+        VAR_OPERATOR_ROLE,
+    ),
+    "instance_type": ParamSpec(
+        {"type": "string", "enum": list(TRAINING_INSTANCE_TYPES)}, "Training instance type.", "ml.m4.xlarge"
+    ),
+    "instance_count": ParamSpec({"type": "integer", "minimum": 1, "maximum": 10}, "Training instances.", 1),
+    "volume_size_gb": ParamSpec(
+        {"type": "integer", "minimum": 1, "maximum": 16384}, "ML storage volume per instance, GB.", 5
+    ),
+    "hosting_instance_type": ParamSpec(
+        {"type": "string", "enum": list(HOSTING_INSTANCE_TYPES)}, "Endpoint instance type.", "ml.r5.large"
+    ),
+    "hyperparameters": ParamSpec(
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "num_round": {"type": "integer", "minimum": 1, "maximum": 1000},
+                "max_depth": {"type": "integer", "minimum": 0, "maximum": 20},
+                "eta": {"type": "number", "minimum": 0, "maximum": 1},
+                "gamma": {"type": "number", "minimum": 0},
+                "min_child_weight": {"type": "number", "minimum": 0},
+                "subsample": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                "objective": {"type": "string", "enum": ["multi:softmax", "multi:softprob"]},
+                "num_class": {"type": "integer", "minimum": 2, "maximum": 100},
+                "silent": {"type": "integer", "minimum": 0, "maximum": 1},
+            },
+        },
+        "XGBoost hyperparameters; they override the template's values name by name.",
+        dict(WALKTHROUGH_HYPERPARAMETERS),
+    ),
+    "max_runtime_seconds": ParamSpec(
+        {"type": "integer", "minimum": 1, "maximum": 2419200}, "stoppingCondition.maxRuntimeInSeconds.", 86400
+    ),
+    "endpoint_name": ParamSpec(
+        _nullable({"type": "string", "pattern": SAGEMAKER_NAME_PATTERN, "maxLength": 63}),
+        "SageMaker endpoint name. Null: derived from the DAG run (stable across retries).",
+        None,
+    ),
+    "dataset_source": ParamSpec(
+        _nullable({"type": "string", "pattern": DATASET_SOURCE_PATTERN, "maxLength": 2048}),
+        "Training data: sample:mnist-5k (bundled), s3://bucket/key.pkl.gz, file:///abs/path, /abs/path or "
+        "https://..."
+        + _fallback(
+            VAR_DATASET_SOURCE,
+            "the public copy s3://sagemaker-sample-files/datasets/image/MNIST/mnist.pkl.gz",
+        ),
+        None,
+        VAR_DATASET_SOURCE,
+    ),
+    "training_image": ParamSpec(
+        _nullable({"type": "string", "pattern": ECR_IMAGE_PATTERN, "maxLength": 512}),
+        "ECR training image. Null: the region's built-in XGBoost image (xgboost:1).",
+        None,
+    ),
+    "smoke_test_rows": ParamSpec(
+        {"type": "integer", "minimum": 1, "maximum": 1000},
+        "Rows sent to the endpoint by the smoke test.",
+        200,
+    ),
+}
+
+# RunConfig and resolve_run_config live in run_config.py (size); re-exported as this module's API.
+from sagemaker_k8s.run_config import RunConfig, resolve_run_config  # noqa: E402
+
+__all__ = ["PARAM_SPECS", "ParamSpec", "RunConfig", "resolve_run_config"]

@@ -1,0 +1,261 @@
+"""Resolve a DAG run's params into one validated, immutable ``RunConfig`` before any side effect.
+
+Every value -- param, Variable fallback or connection region -- is checked against the same
+schema as the ``Param`` in the form (``params.PARAM_SPECS``), and all problems are reported at
+once in a ``ConfigError``. Re-exported by ``params``; kept apart only to keep modules small.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from sagemaker_k8s.exceptions import ConfigError
+from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, partition, xgboost_image
+
+REQUIRED = ("region", "bucket", "execution_role_arn")
+DEFAULT_NAMESPACE = "default"
+#: The public copy of the classic mnist.pkl.gz the SageMaker examples use (real runs).
+DEFAULT_DATASET_SOURCE = "s3://sagemaker-sample-files/datasets/image/MNIST/mnist.pkl.gz"
+_ECR_REGION = re.compile(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com")
+
+
+class FrozenDict(dict[str, Any]):
+    """A read-only dict: JSON-serializable, picklable and deep-copyable, unlike ``MappingProxyType``."""
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("RunConfig values are read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything the tasks need, validated; ``origins`` says where fallback-able values came from."""
+
+    region: str
+    cluster_name: str | None
+    namespace: str
+    bucket: str
+    s3_prefix: str
+    execution_role_arn: str
+    operator_role_arn: str | None
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    hosting_instance_type: str
+    hyperparameters: Mapping[str, int | float | str]
+    max_runtime_seconds: int
+    endpoint_name: str | None
+    dataset_source: str
+    training_image: str | None
+    smoke_test_rows: int
+    origins: Mapping[str, str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hyperparameters", FrozenDict(self.hyperparameters))
+        object.__setattr__(self, "origins", FrozenDict(self.origins))
+
+    @property
+    def image(self) -> str:
+        """The training/hosting image: the override, else the region's built-in XGBoost."""
+        return self.training_image or xgboost_image(self.region)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serializable dict (for XCom)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["hyperparameters"] = dict(self.hyperparameters)
+        data["origins"] = dict(self.origins)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunConfig:
+        """Rebuild from :meth:`to_dict` output, re-validating every value (XCom is not trusted)."""
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, Mapping) or set(data) != names:
+            got = set(data) if isinstance(data, Mapping) else set()
+            raise ConfigError(
+                f"not a RunConfig dict: missing {sorted(names - got)}, unexpected {sorted(got - names)[:10]}",
+                param="run_config",
+            )
+        params = {k: v for k, v in data.items() if k != "origins"}
+        resolved = resolve_run_config(params, variables={}, connection_region=None)
+        return cls(**{**resolved.to_dict(), "origins": data["origins"]})
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) and limit > 60 else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def ecma_search(pattern: str, text: str) -> bool:
+    """JSON Schema (ECMA-262) semantics: ``$`` is the true end and ``\\d`` is ASCII-only.
+
+    Python's ``$`` also matches before a final newline, which would let ``"us-west-2\\n"`` through.
+    """
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.search(pattern, text, flags=re.ASCII) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _validator_class() -> Any:
+    from jsonschema import Draft202012Validator, ValidationError, validators  # deferred: ~0.5 s import
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        if validator.is_type(instance, "string") and not ecma_search(patrn, instance):
+            yield ValidationError(f"{_short(instance)} does not match pattern {patrn}")
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern})
+
+
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+
+
+def _describe(error: Any) -> tuple[str, str]:
+    """(where inside the value, what is wrong): one line, the offending value escaped and capped."""
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    rule, value, got = error.validator, error.validator_value, _short(error.instance)
+    if rule == "pattern":
+        text = error.message
+    elif rule == "enum":
+        text = f"{got} is not one of {value}"
+    elif rule == "type":
+        text = f"{got} is not of type {value}"
+    elif rule in _BOUNDS:
+        text = f"must be {_BOUNDS[rule]} {value} (got {got})"
+    elif rule in ("minLength", "maxLength"):
+        text = f"must be {'at least' if rule == 'minLength' else 'at most'} {value} characters (got {got})"
+    elif rule == "not":
+        text = f"{got} is not allowed: {value.get('description', 'a forbidden form')}"
+    else:
+        text = _short(error.message, 300)
+    return where, text
+
+
+def _check(schema: Mapping[str, Any], value: Any) -> list[tuple[str, str]]:
+    """Every violation of ``schema`` by ``value`` as (where, what); empty when valid."""
+    return sorted(_describe(e) for e in _validator_class()(schema).iter_errors(value))
+
+
+def _problem(name: str, error: tuple[str, str], source: str | None = None) -> str:
+    """``param 'hyperparameters.eta': must be <= 1 (got 2)``, or the same for a fallback source."""
+    where, text = error
+    if source:
+        return f"{source} (fallback for param {name!r}){where}: {text}"
+    return f"param {name + where!r}: {text}"
+
+
+def _normalise_hyperparameters(values: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON gives ``10.0`` for an integer typed as a number; SageMaker needs ``"10"``, not ``"10.0"``."""
+    props = schema.get("properties", {})
+    return {
+        k: int(v) if props.get(k, {}).get("type") == "integer" and isinstance(v, float) else v
+        for k, v in values.items()
+    }
+
+
+def resolve_run_config(
+    params: Mapping[str, Any], *, variables: Mapping[str, str | None], connection_region: str | None
+) -> RunConfig:
+    """Validate ``params`` and apply fallbacks (param -> Variable -> connection region for region).
+
+    Variable values are stripped of surrounding whitespace (the UI keeps a pasted newline);
+    params are taken exactly. Params not in ``PARAM_SPECS`` are ignored (the DAG may add its own).
+    Raises ``ConfigError`` listing every problem; ``.param`` names the first one.
+    """
+    from sagemaker_k8s.params import PARAM_SPECS
+
+    problems: list[tuple[str, str]] = []
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for name, spec in PARAM_SPECS.items():
+        value = params[name] if name in params else copy.deepcopy(spec.default)
+        errors = _check(spec.schema, value)
+        problems += [(name, _problem(name, e)) for e in errors]
+        origin = "param"
+        candidates = (
+            [(f"Airflow Variable {spec.variable!r}", variables.get(spec.variable))] if spec.variable else []
+        )
+        if name == "region":
+            candidates.append(("the AWS connection's region", connection_region))
+        for source, fallback in candidates:
+            if value is not None or errors or fallback is None:
+                continue
+            fallback = fallback.strip() if isinstance(fallback, str) else fallback
+            if fallback == "":
+                continue
+            bad = _check(spec.schema, fallback)
+            problems += [(name, _problem(name, e, source)) for e in bad]
+            if not bad:
+                value, origin = fallback, source
+        values[name] = value
+        origins[name] = origin if value is not None else "unset"
+
+    for name in REQUIRED:
+        if values.get(name) is None and not any(p == name for p, _ in problems):
+            var = PARAM_SPECS[name].variable
+            problems.append((name, f"param {name!r} is required: set it or the Airflow Variable {var!r}"))
+    if values.get("namespace") is None:
+        values["namespace"], origins["namespace"] = DEFAULT_NAMESPACE, "default"
+    if values.get("dataset_source") is None:
+        values["dataset_source"], origins["dataset_source"] = DEFAULT_DATASET_SOURCE, "default"
+    if isinstance(values.get("hyperparameters"), Mapping):
+        values["hyperparameters"] = _normalise_hyperparameters(
+            values["hyperparameters"], PARAM_SPECS["hyperparameters"].schema
+        )
+    problems += _cross_checks(values, {p for p, _ in problems})
+    if problems:
+        lines = "\n".join(f"  - {text}" for _, text in problems)
+        raise ConfigError(
+            f"Invalid run configuration ({len(problems)} problem(s)):\n{lines}",
+            param=problems[0][0],
+            problems=tuple(text for _, text in problems),
+        )
+    return RunConfig(**values, origins=origins)
+
+
+def _cross_checks(values: Mapping[str, Any], broken: set[str]) -> list[tuple[str, str]]:
+    """Rules spanning params: ARN partition vs region, image region vs region, image availability."""
+    region = values.get("region")
+    if not isinstance(region, str) or "region" in broken:
+        return []
+    found: list[tuple[str, str]] = []
+    expected = partition(region)
+    for name in ("execution_role_arn", "operator_role_arn"):
+        arn = values.get(name)
+        if isinstance(arn, str) and name not in broken and arn.split(":")[1] != expected:
+            found.append(
+                (
+                    name,
+                    f"param {name!r}: ARN partition {arn.split(':')[1]!r} does not match region "
+                    f"{region!r} (expected arn:{expected}:...)",
+                )
+            )
+    image = values.get("training_image")
+    if isinstance(image, str) and "training_image" not in broken:
+        match = _ECR_REGION.search(image)
+        if match and match.group(1) != region:
+            found.append(
+                (
+                    "training_image",
+                    f"param 'training_image': image is in {match.group(1)!r} but jobs "
+                    f"run in {region!r}; SageMaker pulls images from the job's region",
+                )
+            )
+    elif image is None and region not in XGBOOST_ACCOUNTS:
+        found.append(
+            (
+                "region",
+                f"param 'region': no built-in XGBoost image is known for {region!r}; set training_image",
+            )
+        )
+    return found

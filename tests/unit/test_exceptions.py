@@ -1,0 +1,208 @@
+"""Error hierarchy: which errors Airflow retries, and what a Kubernetes error message may contain."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from sagemaker_k8s.exceptions import (
+    ConfigError,
+    FieldError,
+    KubeApiError,
+    KubeConflict,
+    KubeForbidden,
+    KubeInvalid,
+    KubeNotFound,
+    KubeTransientError,
+    KubeUnauthorized,
+    ManifestValidationError,
+    OperatorNotReconcilingError,
+    SageMakerK8sError,
+    SpecMismatchError,
+    TerminalStateError,
+    kube_error_from_status,
+    redact,
+)
+
+FAIL_FAST = [
+    ConfigError,
+    ManifestValidationError,
+    SpecMismatchError,
+    TerminalStateError,
+    OperatorNotReconcilingError,
+]
+
+
+@pytest.mark.parametrize("cls", [*FAIL_FAST, KubeInvalid])
+def test_permanent_errors_are_fail_exceptions(cls: type) -> None:
+    assert issubclass(cls, AirflowFailException)
+    assert issubclass(cls, SageMakerK8sError)
+
+
+@pytest.mark.parametrize(
+    "cls", [KubeApiError, KubeNotFound, KubeConflict, KubeForbidden, KubeUnauthorized, KubeTransientError]
+)
+def test_api_errors_are_retryable(cls: type) -> None:
+    assert issubclass(cls, AirflowException)
+    assert not issubclass(cls, AirflowFailException)
+
+
+def test_config_error_names_param() -> None:
+    err = ConfigError("region: bad", param="region", problems=("a", "b"))
+    assert err.param == "region"
+    assert err.problems == ("a", "b")
+    assert str(err) == "region: bad"
+
+
+def test_manifest_validation_error_lists_every_field() -> None:
+    errors = [
+        FieldError("spec.resourceConfig.instanceCount", "must be >= 1"),
+        FieldError("spec.x", "unknown field"),
+    ]
+    err = ManifestValidationError("TrainingJob 'a'", errors)
+    assert err.errors == errors
+    assert err.param == "spec.resourceConfig.instanceCount"
+    assert "spec.resourceConfig.instanceCount: must be >= 1" in str(err)
+    assert "spec.x: unknown field" in str(err)
+    assert "2 problem(s)" in str(err)
+
+
+def test_field_error_root_path() -> None:
+    assert str(FieldError("", "must be an object")) == "<root>: must be an object"
+
+
+def test_spec_mismatch_and_terminal_attributes() -> None:
+    mismatch = SpecMismatchError("differs", ["spec.a: 1 (existing) != 2 (desired)"])
+    assert mismatch.differences == ["spec.a: 1 (existing) != 2 (desired)"]
+    assert "spec.a" in str(mismatch)
+    terminal = TerminalStateError("job failed", status="Failed", reason="AlgorithmError: boom")
+    assert (terminal.status, terminal.reason) == ("Failed", "AlgorithmError: boom")
+
+
+def _status(code: int, reason: str, message: str, **details: object) -> dict:
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+        "details": details,
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        (401, KubeUnauthorized),
+        (403, KubeForbidden),
+        (404, KubeNotFound),
+        (409, KubeConflict),
+        (422, KubeInvalid),
+        (408, KubeTransientError),
+        (429, KubeTransientError),
+        (500, KubeTransientError),
+        (502, KubeTransientError),
+        (503, KubeTransientError),
+        (504, KubeTransientError),
+        (400, KubeApiError),
+        (410, KubeApiError),
+    ],
+)
+def test_status_maps_to_class(code: int, cls: type) -> None:
+    err = kube_error_from_status(code, _status(code, "Whatever", "msg"))
+    assert type(err) is cls
+    assert err.status == code
+
+
+def test_body_as_json_string_bytes_and_dict() -> None:
+    body = _status(404, "NotFound", 'trainingjobs.sagemaker.aws.amazon.com "x" not found')
+    for variant in (body, json.dumps(body), json.dumps(body).encode()):
+        err = kube_error_from_status(404, variant)
+        assert isinstance(err, KubeNotFound)
+        assert err.reason == "NotFound"
+        assert 'trainingjobs.sagemaker.aws.amazon.com "x" not found' in str(err)
+
+
+def test_conflict_already_exists() -> None:
+    assert kube_error_from_status(409, _status(409, "AlreadyExists", "exists")).already_exists
+    assert not kube_error_from_status(409, _status(409, "Conflict", "stale")).already_exists
+
+
+def test_invalid_carries_causes() -> None:
+    causes = [
+        {
+            "reason": "FieldValueInvalid",
+            "message": "Invalid value: 0",
+            "field": "spec.resourceConfig.instanceCount",
+        }
+    ]
+    err = kube_error_from_status(422, _status(422, "Invalid", "TrainingJob is invalid", causes=causes))
+    assert isinstance(err, KubeInvalid)
+    assert err.causes == causes
+    assert "spec.resourceConfig.instanceCount: Invalid value: 0" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "details", "expected"),
+    [
+        (None, {"retryAfterSeconds": 3}, 3.0),
+        (7.5, {"retryAfterSeconds": 3}, 7.5),
+        (None, {}, None),
+        (None, {"retryAfterSeconds": True}, None),
+        (None, {"retryAfterSeconds": "3"}, None),
+    ],
+)
+def test_retry_after(retry_after: float | None, details: dict, expected: float | None) -> None:
+    err = kube_error_from_status(429, _status(429, "TooManyRequests", "slow down", **details), retry_after)
+    assert isinstance(err, KubeTransientError)
+    assert err.retry_after == expected
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        "",
+        "<html><body>502 Bad Gateway</body></html>",
+        "{not json",
+        "[1, 2]",
+        b"\xff\xfe",
+        {"message": 5},
+    ],
+)
+def test_hostile_or_odd_bodies_never_crash(body: object) -> None:
+    err = kube_error_from_status(502, body)  # type: ignore[arg-type]
+    assert isinstance(err, KubeTransientError)
+    assert str(err).startswith("Kubernetes API returned HTTP 502")
+
+
+def test_messages_are_single_line_and_capped() -> None:
+    err = kube_error_from_status(500, _status(500, "InternalError", "line1\nline2\r\n" + "x" * 5000))
+    first = str(err).splitlines()[0]
+    assert "line1 line2" in first
+    assert len(first) < 700
+    assert len(str(err).splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "secret_text",
+    [
+        "Authorization: Bearer abc.def.ghi",
+        "token=s3cr3tvalue",
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl",
+        'password: "hunter2"',
+    ],
+)
+def test_tokens_never_reach_messages(secret_text: str) -> None:
+    err = kube_error_from_status(401, _status(401, "Unauthorized", f"request failed: {secret_text}"))
+    for secret in ("abc.def.ghi", "s3cr3tvalue", "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ", "hunter2"):
+        assert secret not in str(err)
+    assert "[REDACTED]" in str(err)
+
+
+def test_redact_leaves_plain_text_alone() -> None:
+    assert redact('trainingjobs "x" not found') == 'trainingjobs "x" not found'
+    assert redact("a" * 600).endswith("…")

@@ -1,0 +1,283 @@
+"""PARAM_SPECS: the schemas behind the form and the task-side check, tested value by value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from sagemaker_k8s.constants import (
+    VAR_BUCKET,
+    VAR_CLUSTER,
+    VAR_DATASET_SOURCE,
+    VAR_EXECUTION_ROLE,
+    VAR_NAMESPACE,
+    VAR_OPERATOR_ROLE,
+    VAR_REGION,
+)
+from sagemaker_k8s.params import PARAM_SPECS, RunConfig, resolve_run_config
+from sagemaker_k8s.run_config import _check
+
+EXPECTED = {
+    "region",
+    "cluster_name",
+    "namespace",
+    "bucket",
+    "s3_prefix",
+    "execution_role_arn",
+    "operator_role_arn",
+    "instance_type",
+    "instance_count",
+    "volume_size_gb",
+    "hosting_instance_type",
+    "hyperparameters",
+    "max_runtime_seconds",
+    "endpoint_name",
+    "dataset_source",
+    "training_image",
+    "smoke_test_rows",
+}
+HOSTILE = [
+    "a\nb",
+    "{{ dag_run.conf }}",
+    "key: value",
+    '{"a": 1}',
+    "ünïcode",
+    "x" * 5000,
+    "",
+    " ",
+    "$(id)",
+    "a;b",
+]
+
+
+def ok(name: str, value: Any) -> bool:
+    return not _check(PARAM_SPECS[name].schema, value)
+
+
+def test_param_names() -> None:
+    assert set(PARAM_SPECS) == EXPECTED
+    assert resolve_run_config and RunConfig  # re-exported
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_defaults_are_valid_and_schemas_well_formed(name: str) -> None:
+    spec = PARAM_SPECS[name]
+    Draft202012Validator.check_schema(spec.schema)
+    assert ok(name, spec.default)
+    assert spec.description
+    kwargs = spec.param_kwargs()
+    assert kwargs["default"] == spec.default and kwargs["description"] == spec.description
+    kwargs["default"] = "mutated"
+    assert PARAM_SPECS[name].default != "mutated" or name == "mutated"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_airflow_param_accepts_each_spec(name: str) -> None:
+    from airflow.sdk import Param
+
+    param = Param(**PARAM_SPECS[name].param_kwargs())
+    assert param.resolve() == PARAM_SPECS[name].default
+    assert param.dump()["description"] == PARAM_SPECS[name].description
+
+
+def test_airflow_param_rejects_what_the_schema_rejects() -> None:
+    from airflow.sdk import Param
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError):
+        Param(**PARAM_SPECS["bucket"].param_kwargs()).resolve(value="a..b")
+    # Airflow's own check uses Python's "$" (matches before a final newline): resolve_run_config
+    # is the authoritative check and rejects this (see test_schema_cases).
+    assert Param(**PARAM_SPECS["region"].param_kwargs()).resolve(value="us-west-2\n") == "us-west-2\n"
+    assert not ok("region", "us-west-2\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [
+        ("region", VAR_REGION),
+        ("cluster_name", VAR_CLUSTER),
+        ("bucket", VAR_BUCKET),
+        ("namespace", VAR_NAMESPACE),
+        ("execution_role_arn", VAR_EXECUTION_ROLE),
+        ("operator_role_arn", VAR_OPERATOR_ROLE),
+        ("dataset_source", VAR_DATASET_SOURCE),
+    ],
+)
+def test_fallback_params_accept_null(name: str, variable: str) -> None:
+    assert PARAM_SPECS[name].variable == variable
+    assert ok(name, None)
+
+
+@pytest.mark.parametrize(
+    "name", ["s3_prefix", "instance_type", "instance_count", "hyperparameters"]
+)
+def test_other_params_reject_null(name: str) -> None:
+    assert not ok(name, None)
+
+
+CASES: list[tuple[str, Any, bool]] = [
+    ("region", "us-west-2", True),
+    ("region", "us-gov-west-1", True),
+    ("region", "cn-northwest-1", True),
+    ("region", "ap-southeast-4", True),
+    ("region", "US-WEST-2", False),
+    ("region", "us-west-2\n", False),
+    ("region", "us_west_2", False),
+    ("region", "uswest2", False),
+    ("cluster_name", "my-cluster_1", True),
+    ("cluster_name", "-x", False),
+    ("cluster_name", "a" * 101, False),
+    ("namespace", "default", True),
+    ("namespace", "ml-jobs", True),
+    ("namespace", "ML", False),
+    ("namespace", "a.b", False),
+    ("namespace", "a" * 64, False),
+    ("namespace", "-a", False),
+    ("bucket", "my-bucket", True),
+    ("bucket", "my.bucket.1", True),
+    ("bucket", "ab", False),
+    ("bucket", "a" * 64, False),
+    ("bucket", "My-Bucket", False),
+    ("bucket", "a..b", False),
+    ("bucket", "192.168.1.1", False),
+    ("bucket", "xn--abc", False),
+    ("bucket", "sthree-x", False),
+    ("bucket", "abc-s3alias", False),
+    ("bucket", "abc--ol-s3", False),
+    ("bucket", "-abc", False),
+    ("bucket", "abc-", False),
+    ("bucket", "a_b", False),
+    ("s3_prefix", "xgboost", True),
+    ("s3_prefix", "a/b/c", True),
+    ("s3_prefix", "a-b_c.d!e*f'g(h)", True),
+    ("s3_prefix", "/a", False),
+    ("s3_prefix", "a/", False),
+    ("s3_prefix", "a//b", False),
+    ("s3_prefix", "", False),
+    ("s3_prefix", "a b", False),
+    ("s3_prefix", "a/../b", False),
+    ("s3_prefix", "./a", False),
+    ("s3_prefix", "..", False),
+    ("s3_prefix", "a" * 201, False),
+    ("s3_prefix", "a..b", True),
+    ("execution_role_arn", "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole", True),
+    ("execution_role_arn", "arn:aws-cn:iam::123456789012:role/x", True),
+    ("execution_role_arn", "arn:aws:iam::12345678901:role/x", False),
+    ("execution_role_arn", "arn:aws:iam::123456789012:user/x", False),
+    ("execution_role_arn", "arn:aws:iam::123456789012:role/x\n", False),
+    ("execution_role_arn", "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/x", False),  # non-ASCII digits
+    ("operator_role_arn", "arn:aws:iam::123456789012:role/x y", False),
+    ("instance_type", "ml.m4.xlarge", True),
+    ("instance_type", "ml.m5.large", True),
+    ("instance_type", "ml.p3.2xlarge", False),
+    ("instance_count", 1, True),
+    ("instance_count", 10, True),
+    ("instance_count", 0, False),
+    ("instance_count", 11, False),
+    ("instance_count", "2", False),
+    ("instance_count", True, False),
+    ("instance_count", 1.5, False),
+    ("volume_size_gb", 16384, True),
+    ("volume_size_gb", 16385, False),
+    ("hosting_instance_type", "ml.t2.medium", True),
+    ("hosting_instance_type", "ml.r5.large", True),
+    ("hosting_instance_type", "ml.m4.2xlarge", False),
+    ("hyperparameters", {}, True),
+    ("hyperparameters", {"num_round": 1000}, True),
+    ("hyperparameters", {"num_round": 0}, False),
+    ("hyperparameters", {"max_depth": 21}, False),
+    ("hyperparameters", {"eta": 1.01}, False),
+    ("hyperparameters", {"gamma": -1}, False),
+    ("hyperparameters", {"subsample": 0}, False),
+    ("hyperparameters", {"subsample": 1}, True),
+    ("hyperparameters", {"objective": "reg:linear"}, False),
+    ("hyperparameters", {"num_class": 1}, False),
+    ("hyperparameters", {"silent": 2}, False),
+    ("hyperparameters", {"unknown": 1}, False),
+    ("hyperparameters", {"eta": "0.2"}, False),
+    ("hyperparameters", [], False),
+    ("max_runtime_seconds", 2419200, True),
+    ("max_runtime_seconds", 2419201, False),
+    ("endpoint_name", None, True),
+    ("endpoint_name", "xgb-mnist-1", True),
+    ("endpoint_name", "a" * 64, False),
+    ("endpoint_name", "ep_1", False),
+    ("endpoint_name", "ep-", False),
+    ("dataset_source", "sample:mnist-5k", True),
+    ("dataset_source", "s3://my-bucket/data/mnist.csv.gz", True),
+    ("dataset_source", "file:///data/mnist.csv", True),
+    ("dataset_source", "/data/my file.csv", True),
+    ("dataset_source", "https://example.com/mnist.csv", True),
+    ("dataset_source", "http://example.com/x", False),
+    ("dataset_source", "relative/path.csv", False),
+    ("dataset_source", "s3://bucket", False),
+    ("dataset_source", "/data/x.csv\n", False),
+    ("dataset_source", "/data/a\nb", False),
+    ("dataset_source", "https://example.com/a b", False),
+    ("dataset_source", "sample:MNIST", False),
+    ("dataset_source", "ftp://x/y", False),
+    ("training_image", None, True),
+    ("training_image", "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1", True),
+    ("training_image", "390948362332.dkr.ecr.cn-north-1.amazonaws.com.cn/xgboost:1", True),
+    ("training_image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/xgb@sha256:" + "a" * 64, True),
+    ("training_image", "docker.io/library/python:3", False),
+    ("training_image", "433757028032.dkr.ecr.us-west-2.amazonaws.com/X:1", False),
+    ("smoke_test_rows", 1, True),
+    ("smoke_test_rows", 1000, True),
+    ("smoke_test_rows", 1001, False),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "valid"), CASES)
+def test_schema_cases(name: str, value: Any, valid: bool) -> None:
+    assert ok(name, value) is valid
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "region",
+        "cluster_name",
+        "namespace",
+        "bucket",
+        "s3_prefix",
+        "execution_role_arn",
+        "endpoint_name",
+        "training_image",
+        "instance_type",
+    ],
+)
+def test_hostile_strings_rejected(name: str, value: str) -> None:
+    assert not ok(name, value)
+
+
+IMPORT_PROBE = """
+import sys
+import airflow.sdk.exceptions  # the DAG file imports Airflow anyway
+before = set(sys.modules)
+import sagemaker_k8s.params, sagemaker_k8s.manifests.naming, sagemaker_k8s.manifests.flavours
+new = {m.split('.')[0] for m in set(sys.modules) - before}
+print(sorted(new - set(sys.stdlib_module_names)))
+"""
+
+
+def test_import_is_cheap() -> None:
+    """Imported at DAG parse time: nothing beyond Airflow and the standard library may load."""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(root / "plugins")},
+        cwd=str(root),
+    )
+    assert out.stdout.strip().splitlines()[-1] == "['sagemaker_k8s']"

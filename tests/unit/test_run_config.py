@@ -1,0 +1,275 @@
+"""resolve_run_config: fallbacks, all problems at once, cross-field rules, XCom round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from sagemaker_k8s.constants import (
+    VAR_BUCKET,
+    VAR_CLUSTER,
+    VAR_EXECUTION_ROLE,
+    VAR_NAMESPACE,
+    VAR_OPERATOR_ROLE,
+    VAR_REGION,
+)
+from sagemaker_k8s.exceptions import ConfigError
+from sagemaker_k8s.params import PARAM_SPECS, WALKTHROUGH_HYPERPARAMETERS
+from sagemaker_k8s.run_config import RunConfig, resolve_run_config
+
+ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
+OP_ROLE = "arn:aws:iam::123456789012:role/sagemaker-operator"
+VARIABLES = {VAR_REGION: "us-west-2", VAR_BUCKET: "var-bucket", VAR_EXECUTION_ROLE: ROLE}
+
+
+def resolve(
+    params: dict[str, Any] | None = None, variables: dict[str, Any] | None = None, region: str | None = None
+) -> RunConfig:
+    return resolve_run_config(
+        params or {}, variables=VARIABLES if variables is None else variables, connection_region=region
+    )
+
+
+def problems(
+    params: dict[str, Any], variables: dict[str, Any] | None = None, region: str | None = None
+) -> ConfigError:
+    with pytest.raises(ConfigError) as e:
+        resolve(params, variables, region)
+    return e.value
+
+
+def test_defaults_with_variables() -> None:
+    cfg = resolve()
+    assert (cfg.region, cfg.bucket, cfg.execution_role_arn) == ("us-west-2", "var-bucket", ROLE)
+    assert cfg.namespace == "default" and cfg.cluster_name is None and cfg.operator_role_arn is None
+    assert (
+        cfg.s3_prefix == "xgboost-mnist" and cfg.instance_type == "ml.m4.xlarge" and cfg.instance_count == 1
+    )
+    assert dict(cfg.hyperparameters) == WALKTHROUGH_HYPERPARAMETERS
+    assert cfg.image == "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1"
+    assert cfg.origins["region"] == f"Airflow Variable {VAR_REGION!r}"
+    assert cfg.origins["namespace"] == "default"
+    assert cfg.origins["operator_role_arn"] == "unset"
+
+
+def test_params_win_over_variables() -> None:
+    cfg = resolve(
+        {"region": "eu-west-1", "bucket": "param-bucket", "namespace": "ml"},
+        {**VARIABLES, VAR_NAMESPACE: "other"},
+    )
+    assert (cfg.region, cfg.bucket, cfg.namespace) == ("eu-west-1", "param-bucket", "ml")
+    assert cfg.origins["region"] == "param"
+
+
+def test_all_variables() -> None:
+    variables = {**VARIABLES, VAR_CLUSTER: "eks-1", VAR_NAMESPACE: "ml", VAR_OPERATOR_ROLE: OP_ROLE}
+    cfg = resolve(variables=variables)
+    assert (cfg.cluster_name, cfg.namespace, cfg.operator_role_arn) == ("eks-1", "ml", OP_ROLE)
+
+
+@pytest.mark.parametrize(
+    ("variable", "expected"), [("  us-east-2\n", "us-east-2"), ("", None), ("   ", None)]
+)
+def test_variable_values_are_stripped(variable: str, expected: str | None) -> None:
+    cfg = resolve(variables={**VARIABLES, VAR_REGION: variable}, region="ap-south-1")
+    assert cfg.region == (expected or "ap-south-1")
+
+
+def test_connection_region_is_last_fallback() -> None:
+    cfg = resolve(variables={VAR_BUCKET: "b-1", VAR_EXECUTION_ROLE: ROLE}, region="eu-central-1")
+    assert cfg.region == "eu-central-1"
+    assert cfg.origins["region"] == "the AWS connection's region"
+
+
+def test_missing_required_values_are_all_reported() -> None:
+    err = problems({}, variables={})
+    assert err.param == "region"
+    text = str(err)
+    for name, var in (
+        ("region", VAR_REGION),
+        ("bucket", VAR_BUCKET),
+        ("execution_role_arn", VAR_EXECUTION_ROLE),
+    ):
+        assert f"param {name!r} is required: set it or the Airflow Variable {var!r}" in text
+    assert len(err.problems) == 3
+
+
+def test_every_bad_param_is_reported_before_anything_runs() -> None:
+    err = problems(
+        {
+            "region": "us-west-2\n",
+            "bucket": "a..b",
+            "instance_count": 0,
+            "s3_prefix": "/x/",
+            "hyperparameters": {"eta": 2, "bogus": 1},
+            "endpoint_name": "{{ x }}",
+        }
+    )
+    joined = "\n".join(err.problems)
+    for name in ("region", "bucket", "instance_count", "s3_prefix", "endpoint_name"):
+        assert f"param {name!r}" in joined
+    assert "param 'hyperparameters.eta': must be <= 1 (got 2)" in joined
+    assert "param 'bucket': 'a..b' is not allowed: two adjacent periods" in joined
+    assert "param 'instance_count': must be >= 1 (got 0)" in joined
+    assert "bogus" in joined
+    assert "\\n" in joined  # the newline shown escaped, never raw
+    assert all("\n" not in p for p in err.problems)
+
+
+def test_bad_variable_is_named() -> None:
+    err = problems({}, {**VARIABLES, VAR_BUCKET: "Bad_Bucket"})
+    assert err.param == "bucket"
+    assert f"Airflow Variable {VAR_BUCKET!r} (fallback for param 'bucket')" in str(err)
+
+
+def test_bad_connection_region_is_named() -> None:
+    err = problems({}, {VAR_BUCKET: "b-1", VAR_EXECUTION_ROLE: ROLE}, region="moon-1")
+    assert "the AWS connection's region" in str(err)
+
+
+def test_non_string_variable() -> None:
+    assert problems({}, {**VARIABLES, VAR_REGION: 5}).param == "region"
+
+
+@pytest.mark.parametrize(
+    ("params", "param", "needle"),
+    [
+        ({"region": "cn-north-1"}, "execution_role_arn", "partition 'aws'"),
+        (
+            {"region": "us-west-2", "execution_role_arn": "arn:aws-cn:iam::123456789012:role/x"},
+            "execution_role_arn",
+            "expected arn:aws:",
+        ),
+        (
+            {
+                "region": "us-gov-west-1",
+                "execution_role_arn": "arn:aws-us-gov:iam::123456789012:role/x",
+                "operator_role_arn": OP_ROLE,
+            },
+            "operator_role_arn",
+            "expected arn:aws-us-gov:",
+        ),
+        (
+            {
+                "region": "us-east-1",
+                "training_image": "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1",
+            },
+            "training_image",
+            "'us-west-2'",
+        ),
+        ({"region": "il-central-1"}, "region", "no built-in XGBoost image"),
+    ],
+)
+def test_cross_checks(params: dict[str, Any], param: str, needle: str) -> None:
+    err = problems(params)
+    assert err.param == param
+    assert needle in str(err)
+
+
+def test_unlisted_region_works_with_explicit_image() -> None:
+    image = "123456789012.dkr.ecr.il-central-1.amazonaws.com/xgboost:1"
+    cfg = resolve({"region": "il-central-1", "training_image": image})
+    assert cfg.image == image
+
+
+def test_hyperparameter_integers_given_as_floats_are_normalised() -> None:
+    cfg = resolve({"hyperparameters": {"num_round": 10.0, "eta": 1.0, "max_depth": 3}})
+    assert dict(cfg.hyperparameters) == {"num_round": 10, "eta": 1.0, "max_depth": 3}
+    assert isinstance(cfg.hyperparameters["num_round"], int)
+
+
+def test_unknown_params_are_ignored() -> None:
+    assert resolve({"cleanup": True}).region == "us-west-2"
+
+
+def test_round_trip_through_json() -> None:
+    cfg = resolve({"namespace": "ml", "endpoint_name": "xgb-ep", "hyperparameters": {"num_round": 5}})
+    data = json.loads(json.dumps(cfg.to_dict()))
+    again = RunConfig.from_dict(data)
+    assert again == cfg
+    assert again.origins == cfg.origins
+    assert set(data) == set(PARAM_SPECS) | {"origins"}
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda d: d.pop("region"),
+        lambda d: d.update(extra=1),
+        lambda d: d.update(region="x\ny"),
+        lambda d: d.update(instance_count=99),
+        lambda d: d.update(bucket=None),
+    ],
+)
+def test_from_dict_revalidates(mutate: Any) -> None:
+    data = resolve().to_dict()
+    mutate(data)
+    with pytest.raises(ConfigError):
+        RunConfig.from_dict(data)
+
+
+def test_from_dict_rejects_non_mapping() -> None:
+    with pytest.raises(ConfigError):
+        RunConfig.from_dict(["x"])  # type: ignore[arg-type]
+
+
+def test_run_config_is_immutable() -> None:
+    cfg = resolve()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.region = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        cfg.hyperparameters["eta"] = 1  # type: ignore[index]
+
+
+def test_params_mapping_is_not_mutated() -> None:
+    params = {"hyperparameters": {"num_round": 10.0}}
+    resolve(params)
+    assert params == {"hyperparameters": {"num_round": 10.0}}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{{ var.value.secret }}",
+        "us-west-2; rm -rf /",
+        "us-west-2\nkind: Secret",
+        '{"region": "x"}',
+        "\u0443\u0441-west-2",  # Cyrillic look-alikes
+    ],
+)
+def test_hostile_region_rejected_everywhere(value: str) -> None:
+    assert problems({"region": value}).param == "region"
+    assert problems({}, {**VARIABLES, VAR_REGION: value}).param == "region"
+
+
+def test_run_config_survives_pickle_and_deepcopy() -> None:
+    import copy
+    import pickle
+
+    cfg = resolve({"hyperparameters": {"num_round": 7}})
+    unpickled = pickle.loads(pickle.dumps(cfg))  # noqa: S301 - our own bytes
+    for clone in (copy.deepcopy(cfg), unpickled):
+        assert clone == cfg
+        with pytest.raises(TypeError):
+            clone.hyperparameters.update(x=1)  # type: ignore[attr-defined]
+
+
+def test_dataset_source_falls_back_to_variable_then_public_copy() -> None:
+    from sagemaker_k8s.run_config import DEFAULT_DATASET_SOURCE
+
+    base = {
+        "region": "us-west-2",
+        "bucket": "my-bucket",
+        "execution_role_arn": "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole",
+    }
+    from_variable = resolve_run_config(
+        base, variables={"sagemaker_k8s_dataset_source": "sample:mnist-5k"}, connection_region=None
+    )
+    assert from_variable.dataset_source == "sample:mnist-5k"
+    assert from_variable.origins["dataset_source"] == "Airflow Variable 'sagemaker_k8s_dataset_source'"
+    default = resolve_run_config(base, variables={}, connection_region=None)
+    assert default.dataset_source == DEFAULT_DATASET_SOURCE
+    assert default.origins["dataset_source"] == "default"
