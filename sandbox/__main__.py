@@ -1,0 +1,100 @@
+"""``python -m sandbox``: run the sandbox, or drive a running one.
+
+python -m sandbox up [--state-dir DIR] [--region R] [--misconfigure NAME ...]
+python -m sandbox misconfigure NAME [--state-dir DIR]
+python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB]
+python -m sandbox clear-faults
+python -m sandbox info
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+from .state import DEFAULT_STATE_DIR, read_info
+
+
+def _up(args) -> int:
+    from .stack import Sandbox
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sandbox = Sandbox(
+        args.state_dir, region=args.region, namespace=args.namespace, phase_delay=args.phase_delay
+    )
+    with sandbox:
+        for name in args.misconfigure:
+            sandbox.misconfigure(name)
+        info = sandbox.info
+        print(f"AWS (moto)        {info.aws_endpoint_url}  region {info.region}, account {info.account}")
+        print(f"Kubernetes API    {info.kube_url}  kubeconfig {info.kubeconfig}")
+        print(f"control API       {info.control_url}")
+        print(f"EKS cluster       {info.cluster_name}  (OIDC issuer {info.oidc_issuer})")
+        print(f"bucket            s3://{info.bucket}")
+        print(f"operator role     {info.operator_role_arn}")
+        print(f"execution role    {info.execution_role_arn}")
+        print(f"environment       set -a; . {Path(info.state_dir) / 'env'}; set +a")
+        print("sandbox ready", flush=True)
+        stop.wait()
+        print("stopping sandbox", flush=True)
+    return 0
+
+
+def _call(state_dir: Path, method: str, path: str, body: dict | None = None) -> dict:
+    url = read_info(state_dir).control_url + path
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback control API
+        return json.loads(response.read())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the sandbox in the foreground (Ctrl-C or SIGTERM stops it)")
+    up.add_argument("--region", default="us-west-2")
+    up.add_argument("--namespace", default="default", help="namespace the pipeline's CRs go to")
+    up.add_argument("--phase-delay", type=float, default=0.2, help="seconds per SageMaker job phase")
+    up.add_argument("--misconfigure", action="append", default=[], metavar="NAME")
+    mis = sub.add_parser("misconfigure", help="break one thing the preflight check must catch")
+    mis.add_argument("name")
+    fault = sub.add_parser("fault", help="arm an operator fault for matching CRs")
+    fault.add_argument(
+        "fault", help="fail:<reason> | hang | stop | reconcile-error:<msg> | endpoint-fail:<reason>"
+    )
+    fault.add_argument("--kind", default="*")
+    fault.add_argument("--namespace", default="*")
+    fault.add_argument("--name", default="*")
+    sub.add_parser("clear-faults")
+    sub.add_parser("info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if args.command == "up":
+        args.state_dir = args.state_dir
+        return _up(args)
+    if args.command == "misconfigure":
+        result = _call(args.state_dir, "POST", "/misconfigure", {"name": args.name})
+    elif args.command == "fault":
+        body = {"fault": args.fault, "kind": args.kind, "namespace": args.namespace, "name": args.name}
+        result = _call(args.state_dir, "POST", "/faults/operator", body)
+    elif args.command == "clear-faults":
+        result = _call(args.state_dir, "DELETE", "/faults")
+    else:
+        result = json.loads(read_info(args.state_dir).to_json())
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

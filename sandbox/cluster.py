@@ -1,0 +1,208 @@
+"""The parts of a cluster that are not the API server: a deployment controller and a kubelet.
+
+For every Deployment it keeps ``spec.replicas`` pods, marks them Running and Ready (or
+``CrashLoopBackOff`` when the Deployment carries the annotation
+``sandbox.sagemaker.local/fault: crashloop``) and writes the Deployment's status. The operator
+emulator runs only while the operator's Deployment has a Running, ready pod: ``kubectl scale
+deployment sagemaker-k8s-operator-controller-manager --replicas=0 -n sagemaker-k8s-operator-system``
+stops it, exactly as on a real cluster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from datetime import UTC, datetime
+
+from .operator import PodState
+
+log = logging.getLogger(__name__)
+
+FAULT_ANNOTATION = "sandbox.sagemaker.local/fault"
+OPERATOR_NAMESPACE = "sagemaker-k8s-operator-system"
+OPERATOR_DEPLOYMENT = "sagemaker-k8s-operator-controller-manager"
+OPERATOR_SERVICE_ACCOUNT = "sagemaker-k8s-operator-default"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pod_for(deployment: dict, index: int, crashloop: bool) -> dict:
+    """The pod a ReplicaSet of this Deployment would run, with the status a kubelet reports."""
+    meta = deployment["metadata"]
+    template = deployment["spec"]["template"]
+    digest = hashlib.sha256(f"{meta['uid']}/{index}".encode()).hexdigest()
+    name = f"{meta['name']}-{digest[:10]}-{digest[10:15]}"
+    containers = template["spec"].get("containers", [])
+    started = _now()
+    if crashloop:
+        states = [
+            {
+                **_container_ids(c, digest),
+                "ready": False,
+                "restartCount": 5,
+                "started": False,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting"}},
+            }
+            for c in containers
+        ]
+        ready = "False"
+    else:
+        states = [
+            {
+                **_container_ids(c, digest),
+                "ready": True,
+                "restartCount": 0,
+                "started": True,
+                "state": {"running": {"startedAt": started}},
+            }
+            for c in containers
+        ]
+        ready = "True"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": meta["namespace"],
+            "labels": dict(template["metadata"].get("labels", {})),
+            "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"], "uid": meta["uid"]}
+            ],
+        },
+        "spec": template["spec"],
+        "status": {
+            "phase": "Running",
+            "startTime": started,
+            "conditions": [
+                {"type": "Ready", "status": ready, "lastTransitionTime": started},
+                {"type": "ContainersReady", "status": ready, "lastTransitionTime": started},
+            ],
+            "containerStatuses": states,
+        },
+    }
+
+
+def _container_ids(container: dict, digest: str) -> dict:
+    """The identity fields a kubelet reports for a container (client models require imageID)."""
+    image = container.get("image", "")
+    return {
+        "name": container["name"],
+        "image": image,
+        "imageID": f"{image.split(':')[0]}@sha256:{hashlib.sha256(image.encode()).hexdigest()}",
+        "containerID": f"containerd://{hashlib.sha256((digest + container['name']).encode()).hexdigest()}",
+    }
+
+
+def _args(deployment: dict, container: str = "manager") -> list[str]:
+    for c in deployment["spec"]["template"]["spec"].get("containers", []):
+        if c["name"] == container:
+            return list(c.get("args", []))
+    return []
+
+
+class ClusterEmulator:
+    """Deployment controller + kubelet over the API emulator's in-process interface."""
+
+    def __init__(self, api, interval: float = 0.25) -> None:
+        self._api = api
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._operator = PodState(False)
+
+    def operator_state(self) -> PodState:
+        with self._lock:
+            return self._operator
+
+    def start(self) -> None:
+        self.sync()
+        self._thread = threading.Thread(target=self._run, name="sandbox-cluster", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.sync()
+            except Exception:
+                log.exception("cluster emulator pass failed")
+
+    def sync(self) -> None:
+        for deployment in self._api.list_objects("apps/v1", "deployments"):
+            self._sync_deployment(deployment)
+        self._refresh_operator_state()
+
+    def _sync_deployment(self, deployment: dict) -> None:
+        meta = deployment["metadata"]
+        replicas = deployment["spec"].get("replicas", 1)
+        crashloop = (meta.get("annotations") or {}).get(FAULT_ANNOTATION) == "crashloop"
+        wanted = {}
+        for i in range(replicas):
+            pod = pod_for(deployment, i, crashloop)
+            wanted[pod["metadata"]["name"]] = pod
+        owned = [
+            p
+            for p in self._api.list_objects("v1", "pods", namespace=meta["namespace"])
+            if any(o.get("uid") == meta["uid"] for o in p["metadata"].get("ownerReferences", []))
+        ]
+        for pod in owned:
+            current = wanted.pop(pod["metadata"]["name"], None)
+            if current is None:
+                self._api.delete("v1", "pods", pod["metadata"]["name"], namespace=meta["namespace"])
+            elif _pod_ready(pod) != _pod_ready(current):
+                self._api.apply(current)
+        for pod in wanted.values():
+            self._api.apply(pod)
+        ready = 0 if crashloop else replicas
+        status = {
+            "observedGeneration": meta.get("generation", 1),
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+        }
+        if {k: v for k, v in (deployment.get("status") or {}).items() if k in status} != status:
+            self._api.apply({**deployment, "status": status})
+
+    def _refresh_operator_state(self) -> None:
+        deployment = self._api.get(
+            "apps/v1", "deployments", OPERATOR_DEPLOYMENT, namespace=OPERATOR_NAMESPACE
+        )
+        account = self._api.get(
+            "v1", "serviceaccounts", OPERATOR_SERVICE_ACCOUNT, namespace=OPERATOR_NAMESPACE
+        )
+        running = False
+        namespace = None
+        if deployment is not None:
+            pods = [
+                p
+                for p in self._api.list_objects("v1", "pods", namespace=OPERATOR_NAMESPACE)
+                if any(
+                    o.get("uid") == deployment["metadata"]["uid"]
+                    for o in p["metadata"].get("ownerReferences", [])
+                )
+            ]
+            running = any(_pod_ready(p) for p in pods)
+            for arg in _args(deployment):
+                if arg.startswith("--namespace="):
+                    namespace = arg.split("=", 1)[1] or None
+        role_arn = ((account or {}).get("metadata", {}).get("annotations") or {}).get(ROLE_ARN_ANNOTATION)
+        with self._lock:
+            self._operator = PodState(running=running, watch_namespace=namespace, role_arn=role_arn)
+
+
+def _pod_ready(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    return status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])
+    )

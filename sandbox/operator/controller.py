@@ -1,0 +1,123 @@
+"""The operator emulator's control loop: the legacy controller-manager, in a thread.
+
+Like the real manager it watches TrainingJobs and HostingDeployments (in every namespace, or only
+in ``--namespace=X`` as the namespaced installer configures it) and requeues non-terminal objects
+every ``poll_interval`` seconds (5 s in the real operator). It runs only while its Deployment has
+a Running pod (see ``sandbox/cluster.py``), so scaling the Deployment to zero or crash-looping it
+stops reconciliation exactly as it would on a cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
+from . import hosting, training
+from .aws import client
+from .credentials import CredentialChecker
+from .faults import Fault, FaultRules
+from .kube import HOSTING_DEPLOYMENTS, TRAINING_JOBS, Gone, Kube
+
+log = logging.getLogger(__name__)
+
+SUBJECT = "system:serviceaccount:sagemaker-k8s-operator-system:sagemaker-k8s-operator-default"
+
+
+@dataclass(frozen=True)
+class PodState:
+    """What the cluster says about the operator's pod: is it running, and with which flags."""
+
+    running: bool
+    watch_namespace: str | None = None
+    role_arn: str | None = None  # the service account's eks.amazonaws.com/role-arn annotation
+
+
+class OperatorEmulator:
+    def __init__(
+        self,
+        kube_url: str,
+        aws_endpoint_url: str,
+        *,
+        region: str,
+        cluster_name: str,
+        pod_state: Callable[[], PodState],
+        inject_sagemaker_fault: Callable[[str, Fault], None] = lambda name, fault: None,
+        poll_interval: float = 0.25,
+    ) -> None:
+        self.kube = Kube(kube_url)
+        self.default_region = region
+        self.faults = FaultRules()
+        self.poll_interval = poll_interval
+        self._endpoint = aws_endpoint_url
+        self._pod_state = pod_state
+        self._inject = inject_sagemaker_fault
+        self._credentials = CredentialChecker(aws_endpoint_url, region, cluster_name)
+        self._clients: dict[str, object] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = PodState(False)
+        self.passes = 0  # completed loop iterations, for tests that wait for "one more pass"
+
+    # -- what reconcilers use -------------------------------------------------------------
+    def sagemaker(self, region: str):
+        if region not in self._clients:
+            self._clients[region] = client("sagemaker", self._endpoint, region)
+        return self._clients[region]
+
+    def credential_problem(self, action: str) -> str | None:
+        return self._credentials.problem(self._state.role_arn, SUBJECT, action)
+
+    def inject_sagemaker_fault(self, name: str, fault: Fault) -> None:
+        self._inject(name, fault)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sagemaker-operator-emulator", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.kube.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.reconcile_all()
+            except Exception:  # a controller never dies on one bad pass
+                log.exception("operator emulator pass failed")
+            self.passes += 1
+            self._stop.wait(self.poll_interval)
+
+    def reconcile_all(self) -> None:
+        self._state = self._pod_state()
+        if not self._state.running:
+            return
+        for res, reconcile in ((TRAINING_JOBS, training.reconcile), (HOSTING_DEPLOYMENTS, hosting.reconcile)):
+            for cr in self.kube.list(res, self._state.watch_namespace):
+                if self._skip(res, cr):
+                    continue
+                try:
+                    reconcile(self, cr)
+                except Gone:
+                    continue  # changed or deleted meanwhile: the next pass sees the new version
+                except (ApiException, HTTPError) as e:
+                    log.warning("kube API error reconciling %s: %s", cr["metadata"].get("name"), e)
+
+    @staticmethod
+    def _skip(res, cr: dict) -> bool:
+        """Terminal TrainingJobs are not requeued (unless being deleted), as in the real operator."""
+        if res is not TRAINING_JOBS or cr["metadata"].get("deletionTimestamp"):
+            return False
+        status = (cr.get("status") or {}).get("trainingJobStatus")
+        synced = (cr.get("status") or {}).get("sageMakerTrainingJobName") == cr.get("spec", {}).get(
+            "trainingJobName"
+        )
+        return status in training.TERMINAL and synced

@@ -1,0 +1,89 @@
+"""Deterministic fault injection for the operator emulator.
+
+Put the annotation ``sandbox.sagemaker.local/fault`` on a TrainingJob or HostingDeployment CR:
+
+=============================  ==================================================================
+``fail:<reason>``              the SageMaker job ends ``Failed`` with ``<reason>`` as FailureReason
+``hang``                       the job stays ``InProgress`` (Training) until stopped
+``stop``                       the job ends ``Stopped``
+``reconcile-error:<message>``  the operator cannot reach SageMaker: ``Reconciling…`` + message
+``endpoint-fail:<reason>``     the endpoint ends ``Failed`` with ``<reason>``
+=============================  ==================================================================
+
+The same faults can be armed for CRs the test does not create itself (the pipeline's) with
+:meth:`FaultRules.add`, matching namespace and name globs; the sandbox's control API exposes that.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from dataclasses import dataclass
+
+ANNOTATION = "sandbox.sagemaker.local/fault"
+ACTIONS = frozenset({"fail", "hang", "stop", "reconcile-error", "endpoint-fail"})
+
+
+@dataclass(frozen=True)
+class Fault:
+    action: str
+    reason: str = ""
+
+    @classmethod
+    def from_text(cls, text: str) -> Fault:
+        action, _, reason = text.partition(":")
+        action = action.strip()
+        if action not in ACTIONS:
+            raise ValueError(f"unknown fault {action!r}; expected one of {sorted(ACTIONS)}")
+        return cls(action, reason.strip())
+
+    @classmethod
+    def from_annotation(cls, metadata: dict) -> Fault | None:
+        text = (metadata.get("annotations") or {}).get(ANNOTATION)
+        if not text:
+            return None
+        try:
+            return cls.from_text(text)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str  # "TrainingJob" | "HostingDeployment" | "*"
+    namespace: str
+    name: str
+    fault: Fault
+
+
+class FaultRules:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[Rule] = []
+
+    def add(self, fault: Fault, *, namespace: str = "*", name: str = "*", kind: str = "*") -> Rule:
+        rule = Rule(kind, namespace, name, fault)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def for_object(self, kind: str, metadata: dict) -> Fault | None:
+        """The fault armed for this object: its annotation first, then the rules."""
+        return Fault.from_annotation(metadata) or self.match(
+            metadata.get("namespace", ""), metadata.get("name", ""), kind
+        )
+
+    def match(self, namespace: str, name: str, kind: str = "*") -> Fault | None:
+        with self._lock:
+            for rule in reversed(self._rules):
+                if (
+                    fnmatch.fnmatchcase(namespace, rule.namespace)
+                    and fnmatch.fnmatchcase(name, rule.name)
+                    and (rule.kind == "*" or kind == "*" or rule.kind == kind)
+                ):
+                    return rule.fault
+        return None
