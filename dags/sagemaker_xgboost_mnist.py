@@ -1,0 +1,80 @@
+"""
+# SageMaker XGBoost on MNIST, through Kubernetes custom resources
+
+The Amazon SageMaker Operators for Kubernetes walkthrough as one pipeline:
+
+1. **resolve_config** - validates every parameter (and its Airflow Variable fallback) before
+   anything is touched.
+2. **check_iam_oidc** - preflight: the EKS cluster's IAM OIDC provider, the operator role's trust
+   policy (exactly `system:serviceaccount:sagemaker-k8s-operator-system:sagemaker-k8s-operator-default`,
+   audience `sts.amazonaws.com`) and SageMaker permissions, the execution role's trust in
+   `sagemaker.amazonaws.com`, the operator's CRDs and running pod, the bucket. Every failed check
+   says what to run to fix it.
+3. **upload_dataset** - MNIST as CSV (label first, no header; test without label) under
+   `s3://<bucket>/<s3_prefix>/{train,validation,test}/examples`; unchanged data is not re-uploaded.
+4. **submit_training** - a `TrainingJob` CR (`sagemaker.aws.amazon.com/v1`) built from
+   `include/manifests/trainingjob.yaml`; a retry or clear reattaches instead of training twice.
+5. **wait_training** - deferrable sensor until `Completed` (model path and metrics to XCom), or a
+   failure with SageMaker's reason.
+6. **deploy_endpoint** - a `HostingDeployment` CR serving `status.modelPath`, until `InService`.
+7. **smoke_test_endpoint** - invokes the endpoint with test rows and reports accuracy.
+
+## Parameters
+Trigger the DAG with the form, or pass the same keys as conf. Empty (null) `region`,
+`cluster_name`, `namespace`, `bucket`, `execution_role_arn` and `operator_role_arn` fall back to
+the Airflow Variables `sagemaker_k8s_<name>` (the sandbox sets them), the region then to the AWS
+connection. Connections: `aws_default` and `kubernetes_default`.
+
+## Schedule
+Weekly retraining by default; set the environment variable `SAGEMAKER_K8S_RETRAIN_SCHEDULE`
+(a cron expression, a preset such as `@daily`, or `none`) on the scheduler and dag-processor.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import DAG, Param
+
+from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
+from sagemaker_k8s.operators.dataset import SageMakerK8sDatasetUploadOperator
+from sagemaker_k8s.operators.hosting import SageMakerK8sHostingOperator
+from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
+from sagemaker_k8s.operators.smoke_test import SageMakerK8sEndpointSmokeTestOperator
+from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
+from sagemaker_k8s.params import PARAM_SPECS
+from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
+
+_schedule = os.environ.get("SAGEMAKER_K8S_RETRAIN_SCHEDULE", "@weekly").strip()
+
+with DAG(
+    dag_id="sagemaker_xgboost_mnist",
+    description="Train and host XGBoost on MNIST with SageMaker, through Kubernetes custom resources",
+    doc_md=__doc__,
+    schedule=None if _schedule.lower() in ("", "none") else _schedule,
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "ml-platform",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+    },
+    params={name: Param(**spec.param_kwargs()) for name, spec in PARAM_SPECS.items()},
+    tags=["sagemaker", "kubernetes", "xgboost", "mnist"],
+) as dag:
+    config = SageMakerK8sResolveConfigOperator(task_id="resolve_config")
+    preflight = SageMakerK8sPreflightOperator(task_id="check_iam_oidc", config=config.output)
+    dataset = SageMakerK8sDatasetUploadOperator(task_id="upload_dataset", config=config.output)
+    training = SageMakerK8sTrainingOperator(task_id="submit_training", config=config.output)
+    trained = SageMakerK8sTrainingSensor(task_id="wait_training", training=training.output)
+    endpoint = SageMakerK8sHostingOperator(
+        task_id="deploy_endpoint", config=config.output, training=trained.output
+    )
+    smoke = SageMakerK8sEndpointSmokeTestOperator(
+        task_id="smoke_test_endpoint", config=config.output, endpoint=endpoint.output, dataset=dataset.output
+    )
+
+    preflight >> dataset >> training

@@ -1,0 +1,149 @@
+"""AWS access for the pipeline, through the amazon provider's hooks (``aws_conn_id``).
+
+Thin on purpose: each method is one or two API calls returning plain data; judging that data
+(trust policies, permissions, checksums) is the pure modules' job. Throttling and 5xx (S3
+``SlowDown`` included) are retried by botocore's standard retry mode configured here.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.parse
+from functools import cached_property
+
+from botocore.config import Config
+
+DEFAULT_CONN_ID = "aws_default"
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
+SHA256_METADATA = "sha256"
+
+
+def _document(value) -> dict:
+    """IAM returns policy documents URL-encoded on the wire; boto3 usually decodes them already."""
+    if isinstance(value, str):
+        return json.loads(urllib.parse.unquote(value))
+    return value
+
+
+class SageMakerK8sAwsHook:
+    def __init__(self, aws_conn_id: str | None = DEFAULT_CONN_ID, region_name: str | None = None) -> None:
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+
+    def _client(self, client_type: str):
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        hook = AwsBaseHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            client_type=client_type,
+            config=RETRY_CONFIG,
+        )
+        return hook.conn
+
+    @cached_property
+    def iam(self):
+        return self._client("iam")
+
+    @cached_property
+    def s3(self):
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        return S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, config=RETRY_CONFIG).conn
+
+    @cached_property
+    def eks(self):
+        from airflow.providers.amazon.aws.hooks.eks import EksHook
+
+        return EksHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, config=RETRY_CONFIG).conn
+
+    @cached_property
+    def sagemaker(self):
+        return self._client("sagemaker")
+
+    @cached_property
+    def sagemaker_runtime(self):
+        return self._client("sagemaker-runtime")
+
+    @property
+    def connection_region(self) -> str | None:
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        return AwsBaseHook(aws_conn_id=self.aws_conn_id, client_type="sts").region_name
+
+    # -- EKS / IAM (preflight) --------------------------------------------------------------------
+    def oidc_issuer(self, cluster_name: str) -> str | None:
+        cluster = self.eks.describe_cluster(name=cluster_name)["cluster"]
+        return ((cluster.get("identity") or {}).get("oidc") or {}).get("issuer")
+
+    def oidc_provider_arns(self) -> list[str]:
+        return [p["Arn"] for p in self.iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+
+    def role_trust_policy(self, role_name: str) -> dict | None:
+        try:
+            role = self.iam.get_role(RoleName=role_name)["Role"]
+        except self.iam.exceptions.NoSuchEntityException:
+            return None
+        return _document(role["AssumeRolePolicyDocument"])
+
+    def role_permissions(self, role_name: str) -> tuple[list[str], list[dict]]:
+        """The ARNs of the role's attached managed policies and every policy document it has."""
+        arns, documents = [], []
+        for attached in self.iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+            arn = attached["PolicyArn"]
+            arns.append(arn)
+            policy = self.iam.get_policy(PolicyArn=arn)["Policy"]
+            version = self.iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])
+            documents.append(_document(version["PolicyVersion"]["Document"]))
+        for name in self.iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+            documents.append(
+                _document(self.iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"])
+            )
+        return arns, documents
+
+    # -- S3 ---------------------------------------------------------------------------------------
+    def bucket_error(self, bucket: str) -> str | None:
+        """None if the bucket answers HeadBucket; otherwise the AWS error code (e.g. 404, 403)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_bucket(Bucket=bucket)
+        except ClientError as e:
+            return str(e.response.get("Error", {}).get("Code", "error"))
+        return None
+
+    def read_object(self, bucket: str, key: str) -> bytes:
+        return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def stored_sha256(self, bucket: str, key: str) -> str | None:
+        """The sha256 this pipeline recorded in the object's metadata, or None if absent."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.s3.head_object(Bucket=bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return head.get("Metadata", {}).get(SHA256_METADATA)
+
+    def upload(self, bucket: str, key: str, body: bytes, sha256: str) -> None:
+        """Upload atomically (multipart completes or nothing is visible) with the checksum as metadata."""
+        self.s3.upload_fileobj(
+            io.BytesIO(body),
+            bucket,
+            key,
+            ExtraArgs={"Metadata": {SHA256_METADATA: sha256}, "ContentType": "text/csv"},
+        )
+
+    # -- SageMaker ----------------------------------------------------------------------------------
+    def final_metrics(self, job_name: str) -> dict[str, float]:
+        job = self.sagemaker.describe_training_job(TrainingJobName=job_name)
+        return {m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])}
+
+    def invoke_csv(self, endpoint_name: str, body: bytes) -> str:
+        response = self.sagemaker_runtime.invoke_endpoint(
+            EndpointName=endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body
+        )
+        return response["Body"].read().decode()

@@ -1,0 +1,198 @@
+"""Kubernetes access for the pipeline: the cncf-kubernetes provider's hooks, typed errors, retries.
+
+`SageMakerK8sHook` wraps the provider's `KubernetesHook` (connection ``kubernetes_conn_id``: a
+kubeconfig path, an inline kubeconfig or in-cluster config, exactly as the provider documents) and
+is the only synchronous code that talks to the API server. `AsyncSageMakerK8sHook` does the same
+for triggers through `AsyncKubernetesHook`. Every HTTP error becomes a typed exception from
+``sagemaker_k8s.exceptions``; 429/5xx/timeouts are retried with backoff.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from sagemaker_k8s.exceptions import KubeNotFound, KubeTransientError, kube_error_from_status
+from sagemaker_k8s.hooks.retry import Backoff, acall_with_retry, call_with_retry
+from sagemaker_k8s.manifests.flavours import ResourceKind
+
+DEFAULT_CONN_ID = "kubernetes_default"
+
+
+def _retry_after(headers) -> float | None:
+    value = (headers or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _translate(exc: BaseException) -> BaseException:
+    """Map client exceptions (sync or async) to the package's typed errors."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and hasattr(exc, "body"):
+        return kube_error_from_status(status, exc.body, _retry_after(getattr(exc, "headers", None)))
+    return KubeTransientError(f"Kubernetes API unreachable: {type(exc).__name__}: {exc}")
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    import aiohttp
+    import urllib3.exceptions
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes_asyncio.client.exceptions import ApiException as AsyncApiException
+
+    return (
+        ApiException,
+        AsyncApiException,
+        urllib3.exceptions.HTTPError,
+        aiohttp.ClientError,
+        TimeoutError,
+        ConnectionError,
+    )
+
+
+class SageMakerK8sHook:
+    """Custom resources, CRDs, service accounts, deployments and pods: what the pipeline touches."""
+
+    def __init__(self, kubernetes_conn_id: str = DEFAULT_CONN_ID, backoff: Backoff | None = None) -> None:
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.backoff = backoff or Backoff()
+
+    @cached_property
+    def provider_hook(self):
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+
+        return KubernetesHook(conn_id=self.kubernetes_conn_id)
+
+    @property
+    def default_namespace(self) -> str:
+        return self.provider_hook.get_namespace() or "default"
+
+    def _call(self, what: str, fn, *args, **kwargs) -> Any:
+        errors = _transport_errors()
+
+        def once():
+            try:
+                return fn(*args, **kwargs)
+            except errors as e:
+                raise _translate(e) from e
+
+        return call_with_retry(once, self.backoff, what)
+
+    # -- custom resources -----------------------------------------------------------------------
+    def get(self, kind: ResourceKind, name: str, namespace: str) -> dict:
+        api = self.provider_hook.custom_object_client
+        return self._call(
+            f"get {kind.plural}/{name}",
+            api.get_namespaced_custom_object,
+            kind.group,
+            kind.version,
+            namespace,
+            kind.plural,
+            name,
+        )
+
+    def find(self, kind: ResourceKind, name: str, namespace: str) -> dict | None:
+        try:
+            return self.get(kind, name, namespace)
+        except KubeNotFound:
+            return None
+
+    def create(self, kind: ResourceKind, body: dict, namespace: str) -> dict:
+        api = self.provider_hook.custom_object_client
+        return self._call(
+            f"create {kind.plural}/{body['metadata']['name']}",
+            api.create_namespaced_custom_object,
+            kind.group,
+            kind.version,
+            namespace,
+            kind.plural,
+            body,
+        )
+
+    def delete(self, kind: ResourceKind, name: str, namespace: str) -> bool:
+        """Delete (the controller's finalizer then stops the job); False if it was already gone."""
+        api = self.provider_hook.custom_object_client
+        try:
+            self._call(
+                f"delete {kind.plural}/{name}",
+                api.delete_namespaced_custom_object,
+                kind.group,
+                kind.version,
+                namespace,
+                kind.plural,
+                name,
+            )
+        except KubeNotFound:
+            return False
+        return True
+
+    # -- cluster facts for the preflight ---------------------------------------------------------------
+    def crd_names(self) -> set[str]:
+        from kubernetes import client
+
+        api = client.ApiextensionsV1Api(self.provider_hook.api_client)
+        listing = self._call("list customresourcedefinitions", api.list_custom_resource_definition)
+        return {item.metadata.name for item in listing.items}
+
+    def service_account(self, namespace: str, name: str) -> dict | None:
+        api = self.provider_hook.core_v1_client
+        try:
+            sa = self._call(
+                f"get serviceaccount {namespace}/{name}", api.read_namespaced_service_account, name, namespace
+            )
+        except KubeNotFound:
+            return None
+        return self.provider_hook.api_client.sanitize_for_serialization(sa)
+
+    def pods(self, namespace: str, label_selector: str) -> list[dict]:
+        api = self.provider_hook.core_v1_client
+        try:
+            listing = self._call(
+                f"list pods in {namespace}", api.list_namespaced_pod, namespace, label_selector=label_selector
+            )
+        except KubeNotFound:
+            return []
+        serialize = self.provider_hook.api_client.sanitize_for_serialization
+        return [serialize(pod) for pod in listing.items]
+
+    def deployment(self, namespace: str, name: str) -> dict | None:
+        api = self.provider_hook.apps_v1_client
+        try:
+            obj = self._call(
+                f"get deployment {namespace}/{name}", api.read_namespaced_deployment, name, namespace
+            )
+        except KubeNotFound:
+            return None
+        return self.provider_hook.api_client.sanitize_for_serialization(obj)
+
+
+class AsyncSageMakerK8sHook:
+    """Reads custom resources from triggers, through the provider's `AsyncKubernetesHook`."""
+
+    def __init__(self, kubernetes_conn_id: str = DEFAULT_CONN_ID, backoff: Backoff | None = None) -> None:
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.backoff = backoff or Backoff()
+
+    @cached_property
+    def provider_hook(self):
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+
+        return AsyncKubernetesHook(conn_id=self.kubernetes_conn_id)
+
+    async def get(self, kind: ResourceKind, name: str, namespace: str) -> dict:
+        from kubernetes_asyncio import client
+
+        errors = _transport_errors()
+
+        async def once():
+            try:
+                async with self.provider_hook.get_conn() as api_client:
+                    api = client.CustomObjectsApi(api_client)
+                    return await api.get_namespaced_custom_object(
+                        kind.group, kind.version, namespace, kind.plural, name
+                    )
+            except errors as e:
+                raise _translate(e) from e
+
+        return await acall_with_retry(once, self.backoff, f"get {kind.plural}/{name}")

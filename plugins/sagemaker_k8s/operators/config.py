@@ -1,0 +1,46 @@
+"""Resolve the run's configuration first: params, then Airflow Variables, then the AWS connection.
+
+Everything is validated here, before any task touches S3, IAM or Kubernetes; the result goes to
+XCom as a plain dict that every later task re-validates with ``RunConfig.from_dict``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from sagemaker_k8s.params import PARAM_SPECS, resolve_run_config
+
+
+class SageMakerK8sResolveConfigOperator(BaseOperator):
+    ui_color = "#eeeeee"
+
+    def __init__(self, *, aws_conn_id: str | None = "aws_default", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.aws_conn_id = aws_conn_id
+
+    def _connection_region(self) -> str | None:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
+
+        try:
+            return SageMakerK8sAwsHook(self.aws_conn_id).connection_region
+        except AirflowNotFoundException:
+            return None
+
+    def execute(self, context) -> dict[str, Any]:
+        from airflow.sdk import Variable
+
+        params = {name: context["params"].get(name, spec.default) for name, spec in PARAM_SPECS.items()}
+        variables = {
+            spec.variable: Variable.get(spec.variable, default=None)
+            for spec in PARAM_SPECS.values()
+            if spec.variable
+        }
+        cfg = resolve_run_config(params, variables=variables, connection_region=self._connection_region())
+        for key, value in cfg.to_dict().items():
+            if key != "origins":
+                self.log.info("%-22s %-55s (%s)", key, value, cfg.origins.get(key, "param"))
+        return cfg.to_dict()

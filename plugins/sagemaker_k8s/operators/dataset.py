@@ -1,0 +1,71 @@
+"""Convert MNIST to the walkthrough's CSV layout and upload it to S3, idempotently.
+
+``<prefix>/train/examples`` and ``<prefix>/validation/examples``: label first, no header;
+``<prefix>/test/examples``: pixels only (the batch-transform input). The test labels go to
+``<prefix>/test-labels/labels`` (outside every channel prefix) for the endpoint smoke test.
+Each object carries the sha256 of its body as metadata; a rerun with the same data uploads nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from sagemaker_k8s.params import RunConfig
+
+
+class SageMakerK8sDatasetUploadOperator(BaseOperator):
+    """Returns ``{"train", "validation", "test", "test_labels"}`` S3 URIs plus what was uploaded."""
+
+    template_fields: Sequence[str] = ("config",)
+    ui_color = "#e0ecff"
+
+    def __init__(self, *, config: dict | Any, aws_conn_id: str | None = "aws_default", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.aws_conn_id = aws_conn_id
+
+    @cached_property
+    def aws(self):
+        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
+
+        return SageMakerK8sAwsHook(self.aws_conn_id, RunConfig.from_dict(self.config).region)
+
+    def execute(self, context) -> dict:
+        from sagemaker_k8s.dataset.layout import build_artifacts, channel_uri, labels_artifact, plan_upload
+        from sagemaker_k8s.dataset.mnist import DatasetFormatError, load_splits
+        from sagemaker_k8s.dataset.sources import parse_source
+        from sagemaker_k8s.hooks.source import read_source
+
+        cfg = RunConfig.from_dict(self.config)
+        try:
+            source = parse_source(cfg.dataset_source)
+        except ValueError as e:
+            raise AirflowFailException(str(e)) from e
+        self.log.info("reading dataset %s", source)
+        try:
+            splits = load_splits(source, read_source(source, self.aws))
+        except DatasetFormatError as e:
+            raise AirflowFailException(f"dataset {source} is not usable: {e}") from e
+        artifacts = [*build_artifacts(splits, cfg.s3_prefix), labels_artifact(splits, cfg.s3_prefix)]
+        bodies = {artifact.key: body for artifact, body in artifacts}
+        remote = {artifact.key: self.aws.stored_sha256(cfg.bucket, artifact.key) for artifact, _ in artifacts}
+        to_upload, unchanged = plan_upload([a for a, _ in artifacts], remote)
+        for artifact in to_upload:
+            self.log.info("uploading %d bytes to s3://%s/%s", artifact.size, cfg.bucket, artifact.key)
+            self.aws.upload(cfg.bucket, artifact.key, bodies[artifact.key], artifact.sha256)
+        for artifact in unchanged:
+            self.log.info(
+                "s3://%s/%s is up to date (sha256 %s)", cfg.bucket, artifact.key, artifact.sha256[:12]
+            )
+        return {
+            **{ch: channel_uri(cfg.bucket, cfg.s3_prefix, ch) for ch in ("train", "validation", "test")},
+            "test_labels": f"s3://{cfg.bucket}/{artifacts[-1][0].key}",
+            "sizes": dict(zip(("train", "validation", "test"), splits.sizes, strict=False)),
+            "uploaded": [a.key for a in to_upload],
+            "unchanged": [a.key for a in unchanged],
+        }

@@ -1,0 +1,184 @@
+"""Preflight: is the account and the cluster set up the way the walkthrough leaves them?
+
+Reads facts through the hooks, judges them with the pure checks, logs one table, pushes the
+summary to XCom and fails (no retry) if any check failed — each failed row names its fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from sagemaker_k8s.constants import OPERATOR_DEPLOYMENT, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
+from sagemaker_k8s.params import RunConfig
+from sagemaker_k8s.preflight_report import FAIL, WARN, Finding, failed, render_table, summarize
+
+
+class SageMakerK8sPreflightOperator(BaseOperator):
+    template_fields: Sequence[str] = ("config",)
+    ui_color = "#fff3c4"
+
+    def __init__(
+        self,
+        *,
+        config: dict | Any,
+        kubernetes_conn_id: str = "kubernetes_default",
+        aws_conn_id: str | None = "aws_default",
+        **kwargs,
+    ) -> None:
+        kwargs.setdefault("retries", 0)  # a misconfiguration does not fix itself
+        super().__init__(**kwargs)
+        self.config = config
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.aws_conn_id = aws_conn_id
+
+    def execute(self, context) -> dict:
+        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
+        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
+
+        cfg = RunConfig.from_dict(self.config)
+        findings = run_checks(
+            cfg, SageMakerK8sAwsHook(self.aws_conn_id, cfg.region), SageMakerK8sHook(self.kubernetes_conn_id)
+        )
+        self.log.info("preflight checks:\n%s", render_table(findings))
+        summary = summarize(findings)
+        if failed(findings):
+            context["ti"].xcom_push(key="preflight", value=summary)
+            raise AirflowFailException(
+                f"preflight failed: {summary['failed']} of {summary['total']} checks\n"
+                + render_table(findings)
+            )
+        return summary
+
+
+def _guard(check: str, gather: Callable[[], list[Finding]]) -> list[Finding]:
+    """A check whose facts cannot be read is a failed row, not a crashed task."""
+    try:
+        return gather()
+    except Exception as e:
+        return [
+            Finding(
+                check,
+                FAIL,
+                f"could not read: {type(e).__name__}: {str(e)[:300]}",
+                "check the connection and the permissions of Airflow's identity",
+            )
+        ]
+
+
+def run_checks(cfg: RunConfig, aws, kube) -> list[Finding]:
+    from sagemaker_k8s import preflight_cluster as cluster
+
+    findings: list[Finding] = []
+    deployment = kube.deployment(OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)
+    service_account = kube.service_account(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT)
+    operator_role = cfg.operator_role_arn or cluster.service_account_role(service_account)
+
+    findings += _guard("operator CRDs installed", lambda: cluster.check_crds(kube.crd_names()))
+    findings += _guard(
+        "operator pod running",
+        lambda: cluster.check_operator_pod(
+            kube.pods(OPERATOR_NAMESPACE, "control-plane=controller-manager"), deployment
+        ),
+    )
+    findings += cluster.check_watched_namespace(deployment, cfg.namespace)
+    findings += cluster.check_service_account(service_account, cfg.operator_role_arn)
+    findings += _guard("IAM OIDC provider / operator role", lambda: _iam_checks(cfg, aws, operator_role))
+    findings += _guard("execution role", lambda: _execution_role_checks(cfg, aws))
+    findings += _guard(
+        "S3 bucket reachable",
+        lambda: cluster.check_bucket(cfg.bucket, cfg.region, aws.bucket_error(cfg.bucket)),
+    )
+    return findings
+
+
+def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]:
+    from sagemaker_k8s.aws.trust import check_operator_trust, check_sagemaker_permissions, oidc_provider_fix
+
+    if not cfg.cluster_name:
+        return [
+            Finding(
+                "IAM OIDC provider",
+                WARN,
+                "no cluster_name given: OIDC checks skipped",
+                "set the param cluster_name or the Airflow Variable sagemaker_k8s_cluster_name",
+            )
+        ]
+    issuer = aws.oidc_issuer(cfg.cluster_name)
+    if not issuer:
+        return [
+            Finding(
+                "IAM OIDC provider",
+                FAIL,
+                f"EKS cluster {cfg.cluster_name} has no OIDC issuer",
+                oidc_provider_fix(cfg.cluster_name, cfg.region),
+            )
+        ]
+    if not operator_role:
+        return [
+            Finding(
+                "operator role",
+                FAIL,
+                "no operator role: neither the param nor the service account names one",
+                "set operator_role_arn, or annotate the operator's service account (see above)",
+            )
+        ]
+    account = operator_role.split(":")[4]
+    host = issuer.removeprefix("https://")
+    provider_arn = f"arn:aws:iam::{account}:oidc-provider/{host}"
+    findings = []
+    if provider_arn in aws.oidc_provider_arns():
+        findings.append(Finding("IAM OIDC provider", "pass", provider_arn))
+    else:
+        findings.append(
+            Finding(
+                "IAM OIDC provider",
+                FAIL,
+                f"no IAM OIDC provider for {issuer}",
+                oidc_provider_fix(cfg.cluster_name, cfg.region),
+            )
+        )
+    role_name = operator_role.rsplit("/", 1)[-1]
+    trust = aws.role_trust_policy(role_name)
+    if trust is None:
+        findings.append(
+            Finding(
+                "operator role exists",
+                FAIL,
+                f"role {role_name} does not exist",
+                f"aws iam create-role --role-name {role_name} --assume-role-policy-document file://trust.json",
+            )
+        )
+        return findings
+    findings += check_operator_trust(
+        trust,
+        provider_arn=provider_arn,
+        issuer_url=issuer,
+        namespace=OPERATOR_NAMESPACE,
+        service_account=OPERATOR_SERVICE_ACCOUNT,
+        role_name=role_name,
+    )
+    findings += check_sagemaker_permissions(*aws.role_permissions(role_name), role_name=role_name)
+    return findings
+
+
+def _execution_role_checks(cfg: RunConfig, aws) -> list[Finding]:
+    from sagemaker_k8s.aws.trust import check_execution_role_trust
+
+    role_name = cfg.execution_role_arn.rsplit("/", 1)[-1]
+    trust = aws.role_trust_policy(role_name)
+    if trust is None:
+        return [
+            Finding(
+                "execution role exists",
+                FAIL,
+                f"role {role_name} does not exist",
+                f"aws iam create-role --role-name {role_name} --path /service-role/ "
+                "--assume-role-policy-document file://sagemaker-trust.json   "
+                '# Principal {"Service": "sagemaker.amazonaws.com"}, Action sts:AssumeRole',
+            )
+        ]
+    return check_execution_role_trust(trust, role_name)

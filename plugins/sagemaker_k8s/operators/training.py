@@ -1,0 +1,124 @@
+"""Submit the TrainingJob custom resource (or reattach to it on a retry/clear)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrainingLogsLink
+from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
+from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
+from sagemaker_k8s.manifests.images import xgboost_image
+from sagemaker_k8s.manifests.load import load_template
+from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
+from sagemaker_k8s.params import RunConfig
+
+
+def partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+class SageMakerK8sTrainingOperator(BaseOperator):
+    """Create the ``TrainingJob`` CR for this DAG run from ``include/manifests/<template>``.
+
+    :param config: the run's resolved configuration (``RunConfig.to_dict()``, usually an XComArg)
+    :param template: CR template file under ``include/manifests``
+    :param kubernetes_conn_id: Kubernetes connection (kubeconfig / in-cluster)
+    :param delete_on_kill: delete the CR (which stops the SageMaker job) if the task is killed
+    Returns ``{"name", "namespace", "job_name", "region", "max_runtime_seconds", "reattached"}``.
+    """
+
+    template_fields: Sequence[str] = ("config", "template")
+    operator_extra_links = (SageMakerTrainingJobLink(), SageMakerTrainingLogsLink())
+    ui_color = "#ffd8b1"
+
+    def __init__(
+        self,
+        *,
+        config: dict | Any,
+        template: str = "trainingjob.yaml",
+        kubernetes_conn_id: str = "kubernetes_default",
+        delete_on_kill: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.template = template
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.delete_on_kill = delete_on_kill
+        self._submitted: tuple[str, str] | None = None
+
+    @cached_property
+    def hook(self):
+        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
+
+        return SageMakerK8sHook(self.kubernetes_conn_id)
+
+    def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
+        name = resource_name(dag_id, run_id, self.task_id)
+        spec = TrainingJobSpec(
+            cr_name=name,
+            namespace=cfg.namespace,
+            job_name=name,
+            region=cfg.region,
+            role_arn=cfg.execution_role_arn,
+            image=cfg.training_image or xgboost_image(cfg.region),
+            bucket=cfg.bucket,
+            prefix=cfg.s3_prefix,
+            instance_type=cfg.instance_type,
+            instance_count=cfg.instance_count,
+            volume_size_gb=cfg.volume_size_gb,
+            max_runtime_seconds=cfg.max_runtime_seconds,
+            hyperparameters=cfg.hyperparameters,
+            labels=airflow_labels(dag_id, run_id, self.task_id),
+            annotations=airflow_annotations(dag_id, run_id, self.task_id),
+        )
+        return build_training_job(load_template(self.template), spec)
+
+    def execute(self, context) -> dict:
+        from sagemaker_k8s.operators.submit import submit_or_reattach
+
+        cfg = RunConfig.from_dict(self.config)
+        body = self.build(cfg, context["dag"].dag_id, context["run_id"])
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+        self._submitted = (name, namespace)
+        _, reattached = submit_or_reattach(self.hook, LEGACY_TRAINING_JOB, body)
+        job_name = body["spec"]["trainingJobName"]
+        for link in (SageMakerTrainingJobLink, SageMakerTrainingLogsLink):
+            link.persist(
+                context=context,
+                operator=self,
+                region_name=cfg.region,
+                aws_partition=partition(cfg.region),
+                job_name=job_name,
+            )
+        self.log.info(
+            "TrainingJob %s/%s -> SageMaker job %s (%s)",
+            namespace,
+            name,
+            job_name,
+            "reattached" if reattached else "created",
+        )
+        return {
+            "name": name,
+            "namespace": namespace,
+            "job_name": job_name,
+            "region": cfg.region,
+            "max_runtime_seconds": cfg.max_runtime_seconds,
+            "reattached": reattached,
+        }
+
+    def on_kill(self) -> None:
+        if self.delete_on_kill and self._submitted:
+            name, namespace = self._submitted
+            self.log.info(
+                "task killed: deleting TrainingJob %s/%s (the operator stops the job)", namespace, name
+            )
+            self.hook.delete(LEGACY_TRAINING_JOB, name, namespace)

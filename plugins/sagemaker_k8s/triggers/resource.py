@@ -1,0 +1,91 @@
+"""A trigger that polls one SageMaker custom resource until it is done, failed or stuck.
+
+Runs in the triggerer (or inline under ``airflow dags test``). It has no side effects and yields
+exactly one event: ``{"status": <waiting.OUTCOMES>, "message", "name", "namespace", ...}``;
+``execute_complete`` of the deferring task checks it strictly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
+from sagemaker_k8s.manifests.flavours import kind_for
+from sagemaker_k8s.waiting import DELETED, ERROR, WaitPolicy, WaitState, assess
+
+
+class SageMakerK8sResourceTrigger(BaseTrigger):
+    def __init__(
+        self,
+        *,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str,
+        kubernetes_conn_id: str = "kubernetes_default",
+        poll_interval: float = 5.0,
+        ack_timeout: float = 120.0,
+        reconciling_timeout: float = 600.0,
+    ) -> None:
+        super().__init__()
+        self.api_version = api_version
+        self.kind = kind
+        self.name = name
+        self.namespace = namespace
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.poll_interval = poll_interval
+        self.ack_timeout = ack_timeout
+        self.reconciling_timeout = reconciling_timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "api_version": self.api_version,
+                "kind": self.kind,
+                "name": self.name,
+                "namespace": self.namespace,
+                "kubernetes_conn_id": self.kubernetes_conn_id,
+                "poll_interval": self.poll_interval,
+                "ack_timeout": self.ack_timeout,
+                "reconciling_timeout": self.reconciling_timeout,
+            },
+        )
+
+    def _event(self, payload: dict) -> TriggerEvent:
+        return TriggerEvent({**payload, "name": self.name, "namespace": self.namespace, "kind": self.kind})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from sagemaker_k8s.hooks.kubernetes import AsyncSageMakerK8sHook
+
+        kind = kind_for(self.api_version, self.kind)
+        hook = AsyncSageMakerK8sHook(self.kubernetes_conn_id)
+        policy = WaitPolicy(self.ack_timeout, self.reconciling_timeout)
+        state = WaitState()
+        last = None
+        while True:
+            try:
+                obj = await hook.get(kind, self.name, self.namespace)
+            except KubeNotFound:
+                message = f"{self.kind} {self.namespace}/{self.name} was deleted while waiting for it"
+                yield self._event({"status": DELETED, "message": message})
+                return
+            except KubeApiError as e:
+                yield self._event({"status": ERROR, "message": str(e)})
+                return
+            outcome = assess(kind, obj, now=time.time(), state=state, policy=policy)
+            if outcome is not None:
+                yield self._event(outcome.to_event(object_status=obj.get("status") or {}))
+                return
+            current = (obj.get("status") or {}).get(kind.status_table.field)
+            if current != last:
+                self.log.info(
+                    "%s %s/%s: %s", self.kind, self.namespace, self.name, current or "(no status yet)"
+                )
+                last = current
+            await asyncio.sleep(self.poll_interval)
