@@ -25,9 +25,10 @@ Trigger the DAG with the form, or pass the same keys as conf. Empty (null) `regi
 the Airflow Variables `sagemaker_k8s_<name>` (the sandbox sets them), the region then to the AWS
 connection. Connections: `aws_default` and `kubernetes_default`.
 
-## Schedule
+## Schedule and polling
 Weekly retraining by default; set the environment variable `SAGEMAKER_K8S_RETRAIN_SCHEDULE`
 (a cron expression, a preset such as `@daily`, or `none`) on the scheduler and dag-processor.
+`SAGEMAKER_K8S_POLL_INTERVAL` (seconds, default 30) sets how often the waits poll the CRs.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from sagemaker_k8s.params import PARAM_SPECS
 from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
 
 _schedule = os.environ.get("SAGEMAKER_K8S_RETRAIN_SCHEDULE", "@weekly").strip()
+_poll = float(os.environ.get("SAGEMAKER_K8S_POLL_INTERVAL", "30"))
 
 with DAG(
     dag_id="sagemaker_xgboost_mnist",
@@ -69,9 +71,11 @@ with DAG(
     preflight = SageMakerK8sPreflightOperator(task_id="check_iam_oidc", config=config.output)
     dataset = SageMakerK8sDatasetUploadOperator(task_id="upload_dataset", config=config.output)
     training = SageMakerK8sTrainingOperator(task_id="submit_training", config=config.output)
-    trained = SageMakerK8sTrainingSensor(task_id="wait_training", training=training.output)
+    trained = SageMakerK8sTrainingSensor(
+        task_id="wait_training", training=training.output, poke_interval=_poll
+    )
     endpoint = SageMakerK8sHostingOperator(
-        task_id="deploy_endpoint", config=config.output, training=trained.output
+        task_id="deploy_endpoint", config=config.output, training=trained.output, poll_interval=_poll
     )
     smoke = SageMakerK8sEndpointSmokeTestOperator(
         task_id="smoke_test_endpoint", config=config.output, endpoint=endpoint.output, dataset=dataset.output

@@ -44,17 +44,38 @@ def migrate(env: dict[str, str]) -> None:
 
 
 def dags_test(
-    env: dict[str, str], *, conf: dict | None = None, log_path: Path | None = None, timeout: float = 900
+    env: dict[str, str],
+    *,
+    conf: dict | None = None,
+    logical_date: str | None = None,
+    mark_success_pattern: str | None = None,
+    log_path: Path | None = None,
+    timeout: float = 900,
 ) -> subprocess.CompletedProcess:
-    """``airflow dags test <dag> [-c conf]``: the whole DAG in one process, triggers inline."""
+    """``airflow dags test <dag> [date] [-c conf]``: the whole DAG in one process, triggers inline.
+
+    The same ``logical_date`` twice reruns the same DAG run (same run id), like clearing it.
+    """
     cmd = [airflow_bin(), "dags", "test", DAG_ID]
+    if logical_date is not None:
+        cmd.append(logical_date)
     if conf is not None:
         cmd += ["-c", json.dumps(conf)]
+    if mark_success_pattern is not None:
+        cmd += ["--mark-success-pattern", mark_success_pattern]
     result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(result.stdout + "\n--- stderr ---\n" + result.stderr)
     return result
+
+
+def tasks_test(
+    env: dict[str, str], task_id: str, run_id: str, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``airflow tasks test <dag> <task> <run_id>``: rerun one task of an existing DAG run."""
+    cmd = [airflow_bin(), "tasks", "test", DAG_ID, task_id, run_id]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @dataclass

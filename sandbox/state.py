@@ -70,6 +70,7 @@ def env_for(info: SandboxInfo) -> dict[str, str]:
         "AIRFLOW_VAR_SAGEMAKER_K8S_NAMESPACE": info.namespace,
         "AIRFLOW_VAR_SAGEMAKER_K8S_EXECUTION_ROLE_ARN": info.execution_role_arn,
         "AIRFLOW_VAR_SAGEMAKER_K8S_DATASET_SOURCE": "sample:mnist-5k",
+        "SAGEMAKER_K8S_POLL_INTERVAL": "2",
         "SAGEMAKER_SANDBOX_CONTROL_URL": info.control_url,
         "SAGEMAKER_SANDBOX_STATE_DIR": info.state_dir,
     }

@@ -34,7 +34,8 @@ HOME = ROOT / ".airflow"
 
 
 def start_sandbox() -> subprocess.Popen:
-    log = open(STATE_DIR.parent / ".sandbox.log", "w")  # noqa: SIM115 - lives as long as the process
+    STATE_DIR.mkdir(exist_ok=True)
+    log = open(STATE_DIR / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--state-dir", str(STATE_DIR), "up"],
         cwd=ROOT,
@@ -51,7 +52,7 @@ def start_sandbox() -> subprocess.Popen:
         if time.monotonic() > deadline:
             break
     proc.kill()
-    raise SystemExit(f"the sandbox did not come up; see {STATE_DIR.parent / '.sandbox.log'}")
+    raise SystemExit(f"the sandbox did not come up; see {STATE_DIR / 'sandbox.log'}")
 
 
 def stop(proc: subprocess.Popen) -> None:

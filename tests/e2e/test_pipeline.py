@@ -1,0 +1,171 @@
+"""The DAG end to end with the real Airflow CLI (``airflow dags test``) against the sandbox.
+
+The only link between Airflow and the sandbox is the sandbox's env file (connections, Variables,
+dummy credentials): the DAG runs with no conf, exactly as on a real cluster.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+
+from devtools.airflow_runs import airflow_settings, dags_test, latest_run, migrate, tasks_test
+from sandbox.stack import MISCONFIGURATIONS
+
+pytestmark = pytest.mark.e2e
+
+ALL_TASKS = {
+    "resolve_config",
+    "check_iam_oidc",
+    "upload_dataset",
+    "submit_training",
+    "wait_training",
+    "deploy_endpoint",
+    "smoke_test_endpoint",
+}
+AFTER_PREFLIGHT = "upload_dataset|submit_training|wait_training|deploy_endpoint|smoke_test_endpoint"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    home = os.environ["AIRFLOW_HOME"]
+    migrate({**os.environ, **airflow_settings(Path(home))})
+
+
+@pytest.fixture
+def run_dag(sandbox, airflow_db, tmp_path):
+    """Run the DAG once through the CLI with only the sandbox's env; returns (result, RunResult)."""
+
+    def run(**kwargs):
+        env = {**os.environ, **sandbox.env()}
+        result = dags_test(env, log_path=tmp_path / "dags-test.log", **kwargs)
+        return result, latest_run()
+
+    return run
+
+
+def aws(sandbox, service: str):
+    return boto3.client(
+        service,
+        endpoint_url=sandbox.info.aws_endpoint_url,
+        region_name=sandbox.info.region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - moto
+    )
+
+
+def custom_objects(sandbox, plural: str) -> list[dict]:
+    from sandbox.kube import KubeApiError
+
+    try:
+        return sandbox.kube.list_objects("sagemaker.aws.amazon.com/v1", plural)
+    except KubeApiError as e:  # the CRD itself is gone (crds-missing)
+        assert e.code == 404
+        return []
+
+
+def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
+    result, run = run_dag()
+    assert run.state == "success", result.stdout[-3000:]
+    assert run.task_states == dict.fromkeys(ALL_TASKS, "success")
+
+    (job,) = custom_objects(sandbox, "trainingjobs")
+    assert job["status"]["trainingJobStatus"] == "Completed"
+    model_path = job["status"]["modelPath"]
+    bucket, _, key = model_path.removeprefix("s3://").partition("/")
+    assert aws(sandbox, "s3").head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    labels = job["metadata"]["labels"]
+    assert labels["airflow.apache.org/dag-id"] == "sagemaker_xgboost_mnist"
+    assert labels["airflow.apache.org/task-id"] == "submit_training"
+
+    (hosting,) = custom_objects(sandbox, "hostingdeployments")
+    assert hosting["status"]["endpointStatus"] == "InService"
+    assert hosting["spec"]["models"][0]["containers"][0]["modelDataUrl"] == model_path
+
+    trained = run.xcoms["wait_training"]
+    assert trained["model_path"] == model_path
+    assert trained["metrics"]["validation:merror"] < 0.2
+    smoke = run.xcoms["smoke_test_endpoint"]
+    assert smoke["accuracy"] >= 0.8
+    assert smoke["endpoint_name"] == hosting["status"]["endpointName"]
+    assert run.xcoms["submit_training"]["reattached"] is False
+
+    # Clear the training tasks of the same run and run them again: they reattach to the Completed
+    # job (same deterministic names) and to the live endpoint, and nothing new is billed.
+    env = {**os.environ, **sandbox.env()}
+    for task_id in ("submit_training", "wait_training", "deploy_endpoint"):
+        again = tasks_test(env, task_id, run.run_id)
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+        if task_id == "submit_training":
+            assert "reattached" in again.stdout
+    assert len(aws(sandbox, "sagemaker").list_training_jobs()["TrainingJobSummaries"]) == 1
+    assert len(aws(sandbox, "sagemaker").list_endpoints()["Endpoints"]) == 1
+    assert len(custom_objects(sandbox, "trainingjobs")) == 1
+    assert len(custom_objects(sandbox, "hostingdeployments")) == 1
+
+
+def test_training_failure_fails_at_the_sensor_with_the_reason(sandbox, run_dag):
+    sandbox.arm_fault("fail:AlgorithmError: injected failure for the e2e test", kind="TrainingJob")
+    result, run = run_dag()
+    assert run.state == "failed"
+    assert run.task_states["submit_training"] == "success"
+    assert run.task_states["wait_training"] == "failed"
+    assert run.task_states["deploy_endpoint"] == "upstream_failed"
+    assert "AlgorithmError: injected failure for the e2e test" in result.stdout
+    assert custom_objects(sandbox, "hostingdeployments") == []
+    (job,) = custom_objects(sandbox, "trainingjobs")
+    assert job["status"]["trainingJobStatus"] == "Failed"
+
+
+EXPECTED_FIX = {
+    "no-oidc-provider": (
+        "eksctl utils associate-iam-oidc-provider --cluster sagemaker-sandbox --region us-west-2"
+    ),
+    "wrong-sub": "aws iam update-assume-role-policy --role-name sagemaker-k8s-operator-irsa",
+    "wrong-aud": "aws iam update-assume-role-policy --role-name sagemaker-k8s-operator-irsa",
+    "wildcard-principal": "aws iam update-assume-role-policy --role-name sagemaker-k8s-operator-irsa",
+    "policy-missing": (
+        "aws iam attach-role-policy --role-name sagemaker-k8s-operator-irsa "
+        "--policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
+    ),
+    "execution-role-trust": "aws iam update-assume-role-policy --role-name AmazonSageMaker-ExecutionRole",
+    "no-bucket": "aws s3 mb s3://sagemaker-sandbox-123456789012 --region us-west-2",
+    "crds-missing": "kubectl apply -f include/manifests/crds/legacy/",
+    "operator-not-running": (
+        "kubectl -n sagemaker-k8s-operator-system scale deployment "
+        "sagemaker-k8s-operator-controller-manager --replicas=1"
+    ),
+    "operator-crashloop": "rollout restart deployment sagemaker-k8s-operator-controller-manager",
+    "operator-wrong-namespace": "run the pipeline with namespace=sagemaker-jobs",
+    "sa-annotation-missing": (
+        "kubectl -n sagemaker-k8s-operator-system annotate serviceaccount sagemaker-k8s-operator-default "
+        "eks.amazonaws.com/role-arn="
+    ),
+}
+WARN_ONLY = {"trust-too-broad"}
+
+
+def test_every_misconfiguration_is_covered():
+    assert set(EXPECTED_FIX) | WARN_ONLY == set(MISCONFIGURATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_FIX))
+def test_preflight_fails_with_the_fix(sandbox, run_dag, name):
+    sandbox.misconfigure(name)
+    result, run = run_dag(mark_success_pattern=AFTER_PREFLIGHT)
+    assert run.task_states["check_iam_oidc"] == "failed", result.stdout[-3000:]
+    assert run.state == "failed"
+    flat = " ".join(result.stdout.split())
+    assert EXPECTED_FIX[name] in flat, result.stdout[-4000:]
+    assert custom_objects(sandbox, "trainingjobs") == []
+
+
+@pytest.mark.parametrize("name", sorted(WARN_ONLY))
+def test_preflight_warns_on_a_broad_trust_policy(sandbox, run_dag, name):
+    sandbox.misconfigure(name)
+    result, run = run_dag(mark_success_pattern=AFTER_PREFLIGHT)
+    assert run.task_states["check_iam_oidc"] == "success", result.stdout[-3000:]
+    assert "broader than one service account" in " ".join(result.stdout.split())
