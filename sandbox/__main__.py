@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -53,8 +54,15 @@ def _call(state_dir: Path, method: str, path: str, body: dict | None = None) -> 
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Content-Type": "application/json"}
     request = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback control API
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback control API
+            return json.loads(response.read())
+    except urllib.error.HTTPError as e:  # the control API explains a refusal in {"error": ...}
+        try:
+            message = json.loads(e.read()).get("error") or e.reason
+        except ValueError:
+            message = e.reason
+        raise SystemExit(f"error: {message}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "up":
         args.state_dir = args.state_dir
         return _up(args)
+    try:
+        return _client(args)
+    except OSError as e:  # no state file, or nobody listening at its control URL
+        raise SystemExit(f"error: no running sandbox with state in {args.state_dir}: {e}") from None
+
+
+def _client(args) -> int:
     if args.command == "misconfigure":
         result = _call(args.state_dir, "POST", "/misconfigure", {"name": args.name})
     elif args.command == "fault":

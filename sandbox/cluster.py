@@ -113,6 +113,9 @@ class ClusterEmulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # sync() runs in the background thread and from Sandbox.misconfigure: one at a time, or a pass
+        # that read the old Deployment can re-create a pod the other just deleted
+        self._sync_lock = threading.Lock()
         self._operator = PodState(False)
 
     def operator_state(self) -> PodState:
@@ -138,9 +141,10 @@ class ClusterEmulator:
                 log.exception("cluster emulator pass failed")
 
     def sync(self) -> None:
-        for deployment in self._api.list_objects("apps/v1", "deployments"):
-            self._sync_deployment(deployment)
-        self._refresh_operator_state()
+        with self._sync_lock:
+            for deployment in self._api.list_objects("apps/v1", "deployments"):
+                self._sync_deployment(deployment)
+            self._refresh_operator_state()
 
     def _sync_deployment(self, deployment: dict) -> None:
         meta = deployment["metadata"]

@@ -70,6 +70,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._reply(200, {"rule": rule})
         except (KeyError, TypeError, ValueError) as e:
             return self._reply(HTTPStatus.BAD_REQUEST, {"error": str(e)})
+        except Exception as e:  # e.g. an AWS error applying a misconfiguration twice: answer, don't hang up
+            log.exception("control: %s failed", self.path)
+            return self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"{type(e).__name__}: {e}"})
         return self._reply(404, {"error": f"no such path {self.path}"})
 
     def do_DELETE(self):
@@ -93,7 +96,11 @@ class ControlServer:
 
     def start(self) -> None:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-control", daemon=True
+            # a short poll interval: shutdown() waits up to one interval (0.5 s by default)
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sandbox-control",
+            daemon=True,
         )
         self._thread.start()
 

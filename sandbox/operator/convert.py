@@ -8,7 +8,9 @@ the operator (``region``, ``sageMakerEndpoint``) are dropped.
 from __future__ import annotations
 
 OPERATOR_ONLY = frozenset({"region", "sageMakerEndpoint"})
-NAME_VALUE_MAPS = frozenset({"hyperParameters", "environment", "staticHyperParameters"})
+NAME_VALUE_MAPS = frozenset(
+    {"hyperParameters", "environment", "staticHyperParameters", "collectionParameters", "ruleParameters"}
+)
 
 
 def _upper(key: str) -> str:

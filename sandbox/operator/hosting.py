@@ -56,7 +56,7 @@ def reconcile(ctx, cr: dict) -> None:
     try:
         described = _describe(sm, name)
         if deleting:
-            return _delete(ctx, sm, cr, described, name, model_names, config_name)
+            return _delete(ctx, sm, cr, described, name)
         if described is None:
             for model in spec.get("models", []):
                 if not _exists(sm.describe_model, ModelName=model_names[model["name"]]):
@@ -102,17 +102,23 @@ def _status_from(described: dict, region: str, model_names: dict[str, str]) -> d
     return {k: v for k, v in status.items() if v not in (None, "")}
 
 
-def _delete(ctx, sm, cr, described, name, model_names, config_name) -> None:
+def _delete(ctx, sm, cr, described, name) -> None:
     if described is not None:
         if described["EndpointStatus"] in DELETABLE:
             sm.delete_endpoint(EndpointName=name)
         _write_status(ctx, cr, {**(cr.get("status") or {}), "endpointStatus": "Deleting"})
         return
-    if _exists(sm.describe_endpoint_config, EndpointConfigName=config_name):
-        sm.delete_endpoint_config(EndpointConfigName=config_name)
-    for model in model_names.values():
-        if _exists(sm.describe_model, ModelName=model):
-            sm.delete_model(ModelName=model)
+    # Setting deletionTimestamp raised metadata.generation, so the children carry earlier generations:
+    # delete those of every generation, as the real controller deletes all its child CRs.
+    meta = cr["metadata"]
+    for generation in range(1, meta.get("generation", 1) + 1):
+        config_name = child_name(meta["name"], generation, meta["uid"])
+        if _exists(sm.describe_endpoint_config, EndpointConfigName=config_name):
+            sm.delete_endpoint_config(EndpointConfigName=config_name)
+        for model in cr.get("spec", {}).get("models", []):
+            model_name = child_name(model["name"], generation, meta["uid"])
+            if _exists(sm.describe_model, ModelName=model_name):
+                sm.delete_model(ModelName=model_name)
     cr["metadata"]["finalizers"] = [f for f in cr["metadata"].get("finalizers", []) if f != FINALIZER]
     ctx.kube.replace(HOSTING_DEPLOYMENTS, cr)
 
