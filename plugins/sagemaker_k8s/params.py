@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sagemaker_k8s.constants import (
     VAR_BUCKET,
@@ -67,12 +67,28 @@ class ParamSpec:
     variable: str | None = None
 
     def param_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``airflow.sdk.Param``: ``Param(**spec.param_kwargs())``."""
+        """Keyword arguments for ``airflow.sdk.Param``: ``Param(**spec.param_kwargs())``.
+
+        Airflow validates Params with Python's ``re``, whose ``$`` also matches before a final
+        newline; ``$(?!\n)`` means "end of text" in both Python and the form's JavaScript.
+        """
         return {
             "default": copy.deepcopy(self.default),
             "description": self.description,
-            **copy.deepcopy(self.schema),
+            **_strict_ends(copy.deepcopy(self.schema)),
         }
+
+
+def _strict_ends(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        out = {k: _strict_ends(v) for k, v in schema.items()}
+        pattern = out.get("pattern")
+        if isinstance(pattern, str) and pattern.endswith("$") and not pattern.endswith("\\$"):
+            out["pattern"] = pattern + "(?!\n)"
+        return out
+    if isinstance(schema, list):
+        return [_strict_ends(item) for item in schema]
+    return schema
 
 
 def _fallback(variable: str, then: str = "") -> str:
@@ -209,7 +225,20 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     ),
 }
 
-# RunConfig and resolve_run_config live in run_config.py (size); re-exported as this module's API.
-from sagemaker_k8s.run_config import RunConfig, resolve_run_config  # noqa: E402
-
 __all__ = ["PARAM_SPECS", "ParamSpec", "RunConfig", "resolve_run_config"]
+_RUN_CONFIG_EXPORTS = frozenset({"RunConfig", "resolve_run_config"})
+
+
+def __getattr__(name: str) -> Any:
+    """RunConfig and resolve_run_config live in run_config.py (size) and are re-exported as this
+    module's API -- on first use, so that the DAG file, which needs only PARAM_SPECS, does not pay
+    for run_config, the typed errors and the image table at parse time."""
+    if name in _RUN_CONFIG_EXPORTS:
+        from sagemaker_k8s import run_config
+
+        return getattr(run_config, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from sagemaker_k8s.run_config import RunConfig, resolve_run_config

@@ -92,9 +92,10 @@ def test_airflow_param_rejects_what_the_schema_rejects() -> None:
 
     with pytest.raises(ParamValidationError):
         Param(**PARAM_SPECS["bucket"].param_kwargs()).resolve(value="a..b")
-    # Airflow's own check uses Python's "$" (matches before a final newline): resolve_run_config
-    # is the authoritative check and rejects this (see test_schema_cases).
-    assert Param(**PARAM_SPECS["region"].param_kwargs()).resolve(value="us-west-2\n") == "us-west-2\n"
+    # Airflow checks with Python's re, where "$" also matches before a final newline: the form's
+    # patterns end with "$(?!\n)" so that the trigger form rejects what resolve_run_config rejects.
+    with pytest.raises(ParamValidationError):
+        Param(**PARAM_SPECS["region"].param_kwargs()).resolve(value="us-west-2\n")
     assert not ok("region", "us-west-2\n")
 
 
@@ -115,9 +116,7 @@ def test_fallback_params_accept_null(name: str, variable: str) -> None:
     assert ok(name, None)
 
 
-@pytest.mark.parametrize(
-    "name", ["s3_prefix", "instance_type", "instance_count", "hyperparameters"]
-)
+@pytest.mark.parametrize("name", ["s3_prefix", "instance_type", "instance_count", "hyperparameters"])
 def test_other_params_reject_null(name: str) -> None:
     assert not ok(name, None)
 

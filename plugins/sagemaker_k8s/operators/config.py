@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from sagemaker_k8s.params import PARAM_SPECS, resolve_run_config
+from sagemaker_k8s.params import PARAM_SPECS
 
 
 class SageMakerK8sResolveConfigOperator(BaseOperator):
@@ -32,6 +32,8 @@ class SageMakerK8sResolveConfigOperator(BaseOperator):
 
     def execute(self, context) -> dict[str, Any]:
         from airflow.sdk import Variable
+
+        from sagemaker_k8s.params import resolve_run_config
 
         params = {name: context["params"].get(name, spec.default) for name, spec in PARAM_SPECS.items()}
         variables = {

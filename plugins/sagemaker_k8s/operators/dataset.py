@@ -15,8 +15,6 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.params import RunConfig
-
 
 class SageMakerK8sDatasetUploadOperator(BaseOperator):
     """Returns ``{"train", "validation", "test", "test_labels"}`` S3 URIs plus what was uploaded."""
@@ -32,6 +30,7 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
     @cached_property
     def aws(self):
         from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
+        from sagemaker_k8s.params import RunConfig
 
         return SageMakerK8sAwsHook(self.aws_conn_id, RunConfig.from_dict(self.config).region)
 
@@ -40,6 +39,7 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
         from sagemaker_k8s.dataset.mnist import DatasetFormatError, load_splits
         from sagemaker_k8s.dataset.sources import parse_source
         from sagemaker_k8s.hooks.source import read_source
+        from sagemaker_k8s.params import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         try:

@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sagemaker_k8s.links.console import SageMakerEndpointLink, SageMakerEndpointLogsLink
-from sagemaker_k8s.manifests.build import HostingDeploymentSpec, build_hosting_deployment
-from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
-from sagemaker_k8s.manifests.images import xgboost_image
-from sagemaker_k8s.manifests.load import load_template
-from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
-from sagemaker_k8s.operators.training import partition
-from sagemaker_k8s.operators.waiting import check_event, make_trigger, poll_until_done
-from sagemaker_k8s.params import RunConfig
-from sagemaker_k8s.waiting import WaitPolicy
+from sagemaker_k8s.operators import FlavourAttribute
+
+if TYPE_CHECKING:
+    from sagemaker_k8s.params import RunConfig
+    from sagemaker_k8s.waiting import WaitPolicy
+
+# Imported at DAG parse time: manifests, params, the trigger and the hooks are imported where used.
 
 
 class SageMakerK8sHostingOperator(BaseOperator):
@@ -32,7 +30,7 @@ class SageMakerK8sHostingOperator(BaseOperator):
     template_fields: Sequence[str] = ("config", "training", "template")
     operator_extra_links = (SageMakerEndpointLink(), SageMakerEndpointLogsLink())
     ui_color = "#d8f0d8"
-    kind = LEGACY_HOSTING_DEPLOYMENT
+    kind = FlavourAttribute("LEGACY_HOSTING_DEPLOYMENT")
 
     def __init__(
         self,
@@ -56,10 +54,17 @@ class SageMakerK8sHostingOperator(BaseOperator):
         self.kubernetes_conn_id = kubernetes_conn_id
         self.deferrable = deferrable
         self.poll_interval = poll_interval
-        self.policy = WaitPolicy(ack_timeout, reconciling_timeout)
+        self.ack_timeout = ack_timeout
+        self.reconciling_timeout = reconciling_timeout
         self.wait_timeout = wait_timeout
         self.delete_on_kill = delete_on_kill
         self._submitted: tuple[str, str] | None = None
+
+    @property
+    def policy(self) -> WaitPolicy:
+        from sagemaker_k8s.waiting import WaitPolicy
+
+        return WaitPolicy(self.ack_timeout, self.reconciling_timeout)
 
     @cached_property
     def hook(self):
@@ -68,6 +73,11 @@ class SageMakerK8sHostingOperator(BaseOperator):
         return SageMakerK8sHook(self.kubernetes_conn_id)
 
     def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
+        from sagemaker_k8s.manifests.build import HostingDeploymentSpec, build_hosting_deployment
+        from sagemaker_k8s.manifests.images import xgboost_image
+        from sagemaker_k8s.manifests.load import load_template
+        from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
+
         model_path = self.training.get("model_path") if isinstance(self.training, dict) else None
         if not model_path:
             raise AirflowFailException("the training result has no model_path: nothing to deploy")
@@ -89,6 +99,9 @@ class SageMakerK8sHostingOperator(BaseOperator):
 
     def execute(self, context) -> dict | None:
         from sagemaker_k8s.operators.submit import submit_or_reattach
+        from sagemaker_k8s.operators.training import partition
+        from sagemaker_k8s.operators.waiting import make_trigger, poll_until_done
+        from sagemaker_k8s.params import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         body = self.build(cfg, context["dag"].dag_id, context["run_id"])
@@ -126,6 +139,10 @@ class SageMakerK8sHostingOperator(BaseOperator):
         return None
 
     def execute_complete(self, context, event: dict[str, Any]) -> dict:
+        from sagemaker_k8s.manifests.naming import resource_name
+        from sagemaker_k8s.operators.waiting import check_event
+        from sagemaker_k8s.params import RunConfig
+
         cfg = RunConfig.from_dict(self.config)
         name = resource_name(context["dag"].dag_id, context["run_id"], self.task_id)
         status = check_event(event, self.kind, name, cfg.namespace)

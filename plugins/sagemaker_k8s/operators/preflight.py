@@ -7,14 +7,18 @@ summary to XCom and fails (no retry) if any check failed — each failed row nam
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sagemaker_k8s.constants import OPERATOR_DEPLOYMENT, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
-from sagemaker_k8s.params import RunConfig
-from sagemaker_k8s.preflight_report import FAIL, WARN, Finding, failed, render_table, summarize
+
+if TYPE_CHECKING:
+    from sagemaker_k8s.params import RunConfig
+    from sagemaker_k8s.preflight_report import Finding
+
+# Imported at DAG parse time: the checks, the report and the hooks are imported where they are used.
 
 
 class SageMakerK8sPreflightOperator(BaseOperator):
@@ -38,6 +42,8 @@ class SageMakerK8sPreflightOperator(BaseOperator):
     def execute(self, context) -> dict:
         from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
         from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
+        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.preflight_report import failed, render_table, summarize
 
         cfg = RunConfig.from_dict(self.config)
         findings = run_checks(
@@ -56,6 +62,8 @@ class SageMakerK8sPreflightOperator(BaseOperator):
 
 def _guard(check: str, gather: Callable[[], list[Finding]]) -> list[Finding]:
     """A check whose facts cannot be read is a failed row, not a crashed task."""
+    from sagemaker_k8s.preflight_report import FAIL, Finding
+
     try:
         return gather()
     except Exception as e:
@@ -97,6 +105,7 @@ def run_checks(cfg: RunConfig, aws, kube) -> list[Finding]:
 
 def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]:
     from sagemaker_k8s.aws.trust import check_operator_trust, check_sagemaker_permissions, oidc_provider_fix
+    from sagemaker_k8s.preflight_report import FAIL, WARN, Finding
 
     if not cfg.cluster_name:
         return [
@@ -167,6 +176,7 @@ def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]
 
 def _execution_role_checks(cfg: RunConfig, aws) -> list[Finding]:
     from sagemaker_k8s.aws.trust import check_execution_role_trust
+    from sagemaker_k8s.preflight_report import FAIL, Finding
 
     role_name = cfg.execution_role_arn.rsplit("/", 1)[-1]
     trust = aws.role_trust_policy(role_name)

@@ -8,8 +8,6 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.params import RunConfig
-
 ROWS_PER_REQUEST = 100  # ~235 KB of CSV per request, far below the 6 MB payload limit
 
 
@@ -38,6 +36,7 @@ class SageMakerK8sEndpointSmokeTestOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
+        from sagemaker_k8s.params import RunConfig
         from sagemaker_k8s.smoke import accuracy, batches, first_rows, parse_predictions
 
         cfg = RunConfig.from_dict(self.config)

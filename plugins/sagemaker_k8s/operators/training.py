@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrainingLogsLink
-from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
-from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
-from sagemaker_k8s.manifests.images import xgboost_image
-from sagemaker_k8s.manifests.load import load_template
-from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
-from sagemaker_k8s.params import RunConfig
+
+if TYPE_CHECKING:
+    from sagemaker_k8s.params import RunConfig
+
+# Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
 
 def partition(region: str) -> str:
@@ -62,6 +61,11 @@ class SageMakerK8sTrainingOperator(BaseOperator):
         return SageMakerK8sHook(self.kubernetes_conn_id)
 
     def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
+        from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
+        from sagemaker_k8s.manifests.images import xgboost_image
+        from sagemaker_k8s.manifests.load import load_template
+        from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
+
         name = resource_name(dag_id, run_id, self.task_id)
         spec = TrainingJobSpec(
             cr_name=name,
@@ -83,7 +87,9 @@ class SageMakerK8sTrainingOperator(BaseOperator):
         return build_training_job(load_template(self.template), spec)
 
     def execute(self, context) -> dict:
+        from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
         from sagemaker_k8s.operators.submit import submit_or_reattach
+        from sagemaker_k8s.params import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         body = self.build(cfg, context["dag"].dag_id, context["run_id"])
@@ -116,6 +122,8 @@ class SageMakerK8sTrainingOperator(BaseOperator):
         }
 
     def on_kill(self) -> None:
+        from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
+
         if self.delete_on_kill and self._submitted:
             name, namespace = self._submitted
             self.log.info(

@@ -13,15 +13,17 @@ import time
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.exceptions import KubeNotFound
-from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
-from sagemaker_k8s.operators.waiting import check_event, make_trigger
-from sagemaker_k8s.waiting import WaitPolicy, WaitState, assess
+from sagemaker_k8s.operators import FlavourAttribute
+
+if TYPE_CHECKING:
+    from sagemaker_k8s.waiting import WaitPolicy, WaitState
+
+# Imported at DAG parse time: the trigger, the typed errors and the hooks are imported where used.
 
 
 class SageMakerK8sTrainingSensor(BaseSensorOperator):
@@ -29,7 +31,7 @@ class SageMakerK8sTrainingSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("training",)
     ui_color = "#ffefd5"
-    kind = LEGACY_TRAINING_JOB
+    kind = FlavourAttribute("LEGACY_TRAINING_JOB")
 
     def __init__(
         self,
@@ -50,10 +52,17 @@ class SageMakerK8sTrainingSensor(BaseSensorOperator):
         self.kubernetes_conn_id = kubernetes_conn_id
         self.aws_conn_id = aws_conn_id
         self.deferrable = deferrable
-        self.policy = WaitPolicy(ack_timeout, reconciling_timeout)
+        self.ack_timeout = ack_timeout
+        self.reconciling_timeout = reconciling_timeout
         self.timeout_slack = timeout_slack
         self.delete_on_kill = delete_on_kill
-        self._state = WaitState()
+        self._state: WaitState | None = None  # created on the first poll
+
+    @property
+    def policy(self) -> WaitPolicy:
+        from sagemaker_k8s.waiting import WaitPolicy
+
+        return WaitPolicy(self.ack_timeout, self.reconciling_timeout)
 
     @cached_property
     def hook(self):
@@ -66,6 +75,8 @@ class SageMakerK8sTrainingSensor(BaseSensorOperator):
         return self.training["name"], self.training["namespace"]
 
     def execute(self, context) -> dict | None:
+        from sagemaker_k8s.operators.waiting import check_event, make_trigger
+
         self.timeout = float(self.training["max_runtime_seconds"]) + self.timeout_slack
         if not self.deferrable:
             return super().execute(context)
@@ -83,6 +94,11 @@ class SageMakerK8sTrainingSensor(BaseSensorOperator):
         return None
 
     def _assess_once(self) -> dict | None:
+        from sagemaker_k8s.exceptions import KubeNotFound
+        from sagemaker_k8s.waiting import WaitState, assess
+
+        if self._state is None:
+            self._state = WaitState()
         name, namespace = self._target
         try:
             obj = self.hook.get(self.kind, name, namespace)
@@ -106,6 +122,8 @@ class SageMakerK8sTrainingSensor(BaseSensorOperator):
         )
 
     def poke(self, context) -> PokeReturnValue | bool:
+        from sagemaker_k8s.operators.waiting import check_event
+
         event = self._assess_once()
         if event is None:
             return False
@@ -115,6 +133,8 @@ class SageMakerK8sTrainingSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context, event: dict[str, Any]) -> dict:
+        from sagemaker_k8s.operators.waiting import check_event
+
         name, namespace = self._target
         return self._finish(check_event(event, self.kind, name, namespace))
 

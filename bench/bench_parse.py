@@ -1,0 +1,282 @@
+"""Benchmark: how long parsing ``dags/sagemaker_xgboost_mnist.py`` takes, against a trivial DAG.
+
+    .venv/bin/python bench/bench_parse.py                 # 7 runs per DAG file, print a Markdown table
+    .venv/bin/python bench/bench_parse.py --write-docs    # ... and update the section in docs/benchmarks.md
+    .venv/bin/python bench/bench_parse.py --runs 3        # quick check
+
+Every run is a fresh interpreter, as in the dag-processor: it imports ``airflow`` and the DagBag class
+first (not timed), then times only ``DagBag(dag_folder=<file>)`` -- importing the file, which imports our
+package and builds the DAG. Runs of the different files are interleaved so that machine noise hits
+them alike; the median is reported. Files compared:
+
+* ``trivial``: an ``airflow.sdk`` DAG with two ``EmptyOperator`` tasks (written to a temp dir);
+* ``trivial + params``: the same plus this project's 17 typed ``Param``s -- a reference for the part of
+  the cost that is Airflow validating Params (jsonschema) and deep-copying them into every task;
+* ``sagemaker_xgboost_mnist``: the project's DAG.
+
+Bytecode: by default each file gets one untimed warm-up run that writes ``.pyc`` files under a temporary
+``PYTHONPYCACHEPREFIX`` (a dag-processor with a writable cache); ``--no-bytecode`` compiles every module
+on every run instead (``PYTHONDONTWRITEBYTECODE=1``: a read-only DAG bundle without cached bytecode).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DAG_FILE = ROOT / "dags" / "sagemaker_xgboost_mnist.py"
+DOCS = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- bench:parse:start -->", "<!-- bench:parse:end -->"
+GOAL = 1.5
+#: Packages whose import at parse time would be a cost worth flagging.
+HEAVY = ("kubernetes", "kubernetes_asyncio", "boto3", "botocore", "numpy", "aiohttp", "jsonschema", "yaml")
+
+TRIVIAL_DAG = """\
+from datetime import datetime, timezone
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG(
+    dag_id="trivial", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False
+):
+    EmptyOperator(task_id="start") >> EmptyOperator(task_id="end")
+"""
+
+TRIVIAL_WITH_PARAMS_DAG = """\
+from datetime import datetime, timezone
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Param
+
+from sagemaker_k8s.params import PARAM_SPECS
+
+with DAG(
+    dag_id="trivial_with_params",
+    schedule=None,
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    params={name: Param(**spec.param_kwargs()) for name, spec in PARAM_SPECS.items()},
+):
+    EmptyOperator(task_id="start") >> EmptyOperator(task_id="end")
+"""
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys, time
+    import airflow
+    from airflow.dag_processing.dagbag import DagBag
+    before = set(sys.modules)
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=sys.argv[1])
+    seconds = time.perf_counter() - started
+    new = set(sys.modules) - before
+    print(json.dumps({
+        "seconds": seconds,
+        "dags": len(bag.dags),
+        "errors": {k: str(v)[-500:] for k, v in bag.import_errors.items()},
+        "modules": len(new),
+        "packages": sorted({m.split(".")[0] for m in new if not m.startswith("unusual_prefix_")}),
+        "heavy_loaded": sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules),
+        "heavy_new": sorted(m for m in json.loads(sys.argv[2]) if m in new),
+    }))
+    """
+)
+
+
+def child_env(home: Path, pycache: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTHON"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAG_FILE.parent),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
+        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        SAGEMAKER_K8S_MANIFESTS_DIR=str(ROOT / "include" / "manifests"),
+    )
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def parse_once(path: Path, env: dict[str, str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(path), json.dumps(HEAVY)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"parsing {path} failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if result["errors"] or result["dags"] != 1:
+        raise SystemExit(f"parsing {path} gave {result['dags']} DAG(s), errors: {result['errors']}")
+    return result
+
+
+def measure(files: dict[str, Path], runs: int, bytecode: bool) -> dict[str, list[dict]]:
+    with tempfile.TemporaryDirectory(prefix="bench-parse-") as tmp:
+        home = Path(tmp) / "airflow-home"
+        home.mkdir()
+        env = child_env(home, Path(tmp) / "pycache" if bytecode else None)
+        if bytecode:
+            for path in files.values():  # untimed: writes the bytecode cache
+                parse_once(path, env)
+        results: dict[str, list[dict]] = {label: [] for label in files}
+        for run in range(runs):
+            for label, path in files.items():
+                result = parse_once(path, env)
+                results[label].append(result)
+                print(
+                    f"run {run + 1}/{runs} {label:>24}: {result['seconds'] * 1000:7.1f} ms", file=sys.stderr
+                )
+        return results
+
+
+def median_ms(samples: list[dict]) -> float:
+    return statistics.median(s["seconds"] for s in samples) * 1000
+
+
+def render(results: dict[str, list[dict]], runs: int, bytecode: bool) -> tuple[str, float]:
+    base = median_ms(results["trivial"])
+    rows = []
+    for label, samples in results.items():
+        times = [s["seconds"] * 1000 for s in samples]
+        last = samples[-1]
+        packages = ", ".join(p for p in last["packages"] if p != "airflow") or "-"
+        rows.append(
+            f"| {label} | {median_ms(samples):.1f} | {min(times):.1f} | {max(times):.1f} | "
+            f"{median_ms(samples) / base:.1f}x | {last['modules']} | {packages} | "
+            f"{', '.join(last['heavy_new']) or '-'} |"
+        )
+    ratio = median_ms(results["sagemaker_xgboost_mnist"]) / base
+    verdict = "met" if ratio <= GOAL else "NOT met"
+    mode = (
+        "bytecode cached (one untimed warm-up run per file)"
+        if bytecode
+        else "no bytecode cache (every module compiled on every run)"
+    )
+    table = "\n".join(
+        [
+            f"Median of {runs} fresh interpreters per file, {mode}; "
+            "time of `DagBag(dag_folder=<file>)` only.",
+            "",
+            "| DAG file | median (ms) | min (ms) | max (ms) | vs trivial | modules imported | "
+            "packages imported (besides airflow) | heavy packages imported |",
+            "|---|---:|---:|---:|---:|---:|---|---|",
+            *rows,
+            "",
+            f"Ratio {ratio:.1f}x (goal <= {GOAL}x: {verdict}).",
+        ]
+    )
+    return table, ratio
+
+
+def machine() -> str:
+    load = f", 1-min load average {os.getloadavg()[0]:.1f} at start" if hasattr(os, "getloadavg") else ""
+    try:
+        from importlib.metadata import version
+
+        airflow = f", Airflow {version('apache-airflow')}"
+    except Exception:
+        airflow = ""
+    return (
+        f"{os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}{airflow}{load}"
+    )
+
+
+def docs_section(tables: list[str], env: str) -> str:
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    return "\n".join(
+        [
+            START,
+            "## DAG parse time",
+            "",
+            "Time for a fresh dag-processor-like interpreter (`airflow` already imported) to fill a",
+            "`DagBag` from one file: `dags/sagemaker_xgboost_mnist.py` against a trivial `airflow.sdk` DAG,",
+            "and, for reference, the trivial DAG plus this project's typed Params (Airflow validates every",
+            "Param with jsonschema when the DAG is built and deep-copies them into each task).",
+            "",
+            f"Measured {today} on {env}. Generated by `bench/bench_parse.py`; do not edit by hand, rerun",
+            "`.venv/bin/python bench/bench_parse.py --write-docs`.",
+            "",
+            "\n\n".join(tables),
+            END,
+        ]
+    )
+
+
+def write_docs(section: str, path: Path = DOCS) -> None:
+    """Replace the marked section in ``path`` (or append it), leaving every other section alone."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if START in text and END in text:
+        head, _, rest = text.partition(START)
+        _, _, tail = rest.partition(END)
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per DAG file (default 7)")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="measure only without a bytecode cache (default: both)"
+    )
+    parser.add_argument(
+        "--bytecode-only", action="store_true", help="measure only with a bytecode cache (default: both)"
+    )
+    parser.add_argument("--write-docs", action="store_true", help=f"update the section in {DOCS}")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be positive")
+    if args.no_bytecode and args.bytecode_only:
+        parser.error("--no-bytecode and --bytecode-only exclude each other")
+    modes = [True, False]
+    if args.no_bytecode:
+        modes = [False]
+    elif args.bytecode_only:
+        modes = [True]
+
+    env = machine()
+    tables, ratios = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-parse-dags-") as tmp:
+        files = {
+            "trivial": Path(tmp) / "trivial.py",
+            "trivial + params": Path(tmp) / "trivial_with_params.py",
+            "sagemaker_xgboost_mnist": DAG_FILE,
+        }
+        files["trivial"].write_text(TRIVIAL_DAG)
+        files["trivial + params"].write_text(TRIVIAL_WITH_PARAMS_DAG)
+        for bytecode in modes:
+            table, ratio = render(measure(files, args.runs, bytecode), args.runs, bytecode)
+            tables.append(table)
+            ratios.append(ratio)
+    print(f"\nMachine: {env}\n")
+    print("\n\n".join(tables))
+    if args.write_docs:
+        write_docs(docs_section(tables, env))
+        print(f"\nupdated {DOCS.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""DAG integrity: the DagBag parses ``dags/`` cleanly, the DAG has the agreed shape, its Params
+reject bad values, and parsing it stays cheap (checked in fresh interpreters)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk.exceptions import ParamValidationError
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+PLUGINS = ROOT / "plugins"
+DAG_ID = "sagemaker_xgboost_mnist"
+DAG_FILE = DAGS / f"{DAG_ID}.py"
+TASKS = [
+    "resolve_config",
+    "check_iam_oidc",
+    "upload_dataset",
+    "submit_training",
+    "wait_training",
+    "deploy_endpoint",
+    "smoke_test_endpoint",
+]
+#: Importing any of these while parsing the DAG file would make every parse pay for it.
+MUST_NOT_IMPORT = ("kubernetes", "kubernetes_asyncio", "boto3", "botocore", "numpy", "aiohttp", "moto")
+
+
+@pytest.fixture(scope="module")
+def dagbag() -> DagBag:
+    return DagBag(dag_folder=str(DAGS))
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[DAG_ID]
+
+
+# -- fresh interpreters, started together (each pays Airflow's import, ~4 s, once) --------------------
+
+PROBE = textwrap.dedent(
+    """
+    import json, os, sys
+    import airflow  # settings: the configured plugins folder goes on sys.path
+    from airflow.dag_processing.dagbag import DagBag
+    dag_file, plugins_root, overrides = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if overrides:  # a fresh import of the file per value of the environment variable
+        schedules = {}
+        for value in overrides:
+            os.environ["SAGEMAKER_K8S_RETRAIN_SCHEDULE"] = value
+            bag = DagBag(dag_folder=dag_file)
+            assert not bag.import_errors, bag.import_errors
+            schedules[value] = [d.schedule for d in bag.dags.values()]
+        print(json.dumps({"schedules": schedules}))
+        raise SystemExit(0)
+    before = set(sys.modules)
+    bag = DagBag(dag_folder=dag_file)
+    parsed = set(sys.modules)
+    from airflow import plugins_manager
+    plugins_manager.ensure_plugins_loaded()
+    import kubernetes
+    print(json.dumps({
+        "errors": {k: str(v) for k, v in bag.import_errors.items()},
+        "schedules": {"": [d.schedule for d in bag.dags.values()]},
+        "airflow_imported": sorted(m for m in before if "." not in m),
+        "parse_imported": sorted(m for m in parsed - before if "." not in m),
+        "package_modules": sorted(m for m in parsed - before if m.startswith("sagemaker_k8s")),
+        "plugin_errors": plugins_manager.get_import_errors(),
+        "kubernetes_file": kubernetes.__file__,
+        "kubernetes_has_client": hasattr(kubernetes, "client"),
+        "from_plugins": sorted(
+            name for name, module in list(sys.modules.items())
+            if (getattr(module, "__file__", None) or "").startswith(plugins_root)
+        ),
+    }))
+    """
+)
+SCHEDULE_OVERRIDES = ["@daily", "none", "None", "0 3 * * 1"]
+
+
+@pytest.fixture(scope="module")
+def probes() -> dict[str, dict]:
+    """Two fresh interpreters, run at once: one parses the DAG as the dag-processor would (and loads
+    the plugins), the other re-imports the file under each SAGEMAKER_K8S_RETRAIN_SCHEDULE value."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SAGEMAKER_K8S_RETRAIN_SCHEDULE")}
+    argv = [sys.executable, "-c", PROBE, str(DAG_FILE), str(PLUGINS) + os.sep]
+    running = {
+        name: subprocess.Popen(
+            argv + extra, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for name, extra in (("default", []), ("overrides", SCHEDULE_OVERRIDES))
+    }
+    results = {}
+    for name, proc in running.items():
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"{name}: rc {proc.returncode}\n{err[-3000:]}"
+        results[name] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert dagbag.dags, "no DAG found"
+
+
+def test_exactly_one_dag_per_file(dagbag):
+    files = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
+    by_file: dict[str, list[str]] = {}
+    for dag_id, dag in dagbag.dags.items():
+        by_file.setdefault(str(Path(dag.fileloc).resolve()), []).append(dag_id)
+    assert by_file == {str(f.resolve()): [f.stem] for f in files}, "one DAG per file, named after it"
+
+
+def test_dag_settings(dag):
+    assert dag.doc_md and dag.doc_md.lstrip().startswith("# ")
+    assert "SAGEMAKER_K8S_RETRAIN_SCHEDULE" in dag.doc_md
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.schedule == "@weekly"
+    assert dag.start_date.utcoffset() == timedelta(0)
+    assert str(dag.start_date.tzinfo) == "UTC"
+    assert dag.tags and dag.owner == "ml-platform"
+
+
+def test_start_date_is_static(dag):
+    again = DagBag(dag_folder=str(DAG_FILE)).dags[DAG_ID]
+    assert again.start_date == dag.start_date
+    assert (dag.start_date.hour, dag.start_date.minute, dag.start_date.second) == (0, 0, 0)
+    assert dag.start_date.microsecond == 0
+
+
+def test_tasks_in_dependency_order(dag):
+    assert [t.task_id for t in dag.topological_sort()] == TASKS
+    assert sorted(dag.task_ids) == sorted(TASKS)
+    for upstream, downstream in itertools.pairwise(TASKS):
+        assert upstream in dag.get_task(downstream).upstream_task_ids, f"{upstream} >> {downstream}"
+    assert dag.get_task("resolve_config").upstream_task_ids == set()
+
+
+def test_retries(dag):
+    retries = {t.task_id: t.retries for t in dag.tasks}
+    assert retries.pop("check_iam_oidc") == 0, "a misconfiguration does not fix itself"
+    assert retries and all(r >= 1 for r in retries.values()), retries
+
+
+def test_training_sensor_is_deferrable_by_default(dag):
+    from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
+
+    wait = dag.get_task("wait_training")
+    assert isinstance(wait, SageMakerK8sTrainingSensor)
+    assert wait.deferrable is True
+    assert SageMakerK8sTrainingSensor(task_id="t", training={}).deferrable is True
+
+
+def test_every_param_is_described_and_typed(dag):
+    assert len(dag.params) >= 10
+    for name in dag.params:
+        param = dag.params.get_param(name)
+        assert param.description and param.description.strip(), name
+        assert param.schema.get("type"), name
+
+
+def test_default_params_validate(dag):
+    values = copy.deepcopy(dag.params).validate()
+    assert values["instance_type"].startswith("ml.")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("instance_type", "m5.huge"),
+        ("hosting_instance_type", "ml.p5.giant"),
+        ("hyperparameters", {"num_round": 0}),
+        ("hyperparameters", {"num_round": "ten"}),
+        ("instance_count", 0),
+        ("max_runtime_seconds", -1),
+        ("smoke_test_rows", "200"),
+        ("region", "us-west-2\nus-east-1"),
+        ("region", "us west 2"),
+        ("bucket", "Bad_Bucket"),
+        ("namespace", "ml\nkind: Secret"),
+        ("execution_role_arn", "arn:aws:iam::123:role/x"),
+        ("endpoint_name", "{{ dag_run.conf }}"),
+        ("region", "us-west-2\n"),
+        ("bucket", "my-bucket\n"),
+    ],
+)
+def test_bad_param_values_fail_validation(dag, name, value):
+    params = copy.deepcopy(dag.params)
+    if isinstance(value, dict):  # an override of one key inside an object param
+        value = {**params[name], **value}
+    with pytest.raises(ParamValidationError, match=rf"\bparam {name}\b"):
+        params.update({name: value})
+        params.validate()
+
+
+# -- fresh interpreters ----------------------------------------------------------------------------
+
+
+def test_default_schedule_in_a_fresh_interpreter(probes):
+    assert probes["default"]["errors"] == {}
+    assert probes["default"]["schedules"] == {"": ["@weekly"]}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("@daily", "@daily"), ("none", None), ("None", None), ("0 3 * * 1", "0 3 * * 1")]
+)
+def test_schedule_env_override(probes, value, expected):
+    assert probes["overrides"]["schedules"][value] == [expected]
+
+
+def test_parsing_imports_nothing_expensive(probes):
+    result = probes["default"]
+    heavy = sorted(set(MUST_NOT_IMPORT) & set(result["parse_imported"]))
+    assert heavy == [], f"parsing the DAG imported {heavy}"
+    # Airflow itself already imports these before any DAG is parsed; they cost the DAG nothing.
+    assert {"jsonschema", "yaml"} <= set(result["airflow_imported"])
+    assert set(result["parse_imported"]) <= {"sagemaker_k8s", "airflow"} | {
+        m for m in result["parse_imported"] if m.startswith("unusual_prefix_")
+    }, result["parse_imported"]
+    # Of our package, only the operator classes and the Param specs are needed to build the DAG.
+    deferred = ("hooks", "triggers", "manifests", "dataset", "aws", "run_config", "exceptions", "waiting")
+    loaded = [m for m in result["package_modules"] if m.split(".")[1:2] and m.split(".")[1] in deferred]
+    assert loaded == [], f"imported at parse time although only needed when tasks run: {loaded}"
+
+
+def test_plugin_loader_does_not_shadow_client_packages(probes):
+    result = probes["default"]
+    assert result["plugin_errors"] == {}
+    assert result["kubernetes_has_client"] is True
+    assert "site-packages" in result["kubernetes_file"]
+    assert (PLUGINS / ".airflowignore").is_file()
+    outside_package = [m for m in result["from_plugins"] if m.split(".")[0] != "sagemaker_k8s"]
+    assert outside_package == [], "plugin files imported as top-level modules"
