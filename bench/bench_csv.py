@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from docs_section import DOCS, markers, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
@@ -39,8 +40,7 @@ from sagemaker_k8s.dataset.csvfmt import reference_csv_bytes, to_csv_bytes  # no
 from sagemaker_k8s.dataset.mnist import load_sample_csv_gz  # noqa: E402
 from sagemaker_k8s.dataset.sources import bundled_sample_path  # noqa: E402
 
-DOCS = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench:csv:start -->", "<!-- bench:csv:end -->"
+START, END = markers("csv")
 SEED = 20240613
 GOAL = 5.0
 # Shifts in order of size: (0, 0) first, so a run of <= 5,000 rows is the sample itself (shuffled).
@@ -173,16 +173,8 @@ def docs_section(table: str, env: str, rows: int) -> str:
 
 
 def write_docs(section: str, path: Path = DOCS) -> None:
-    """Replace the marked CSV section in ``path`` (or append it), leaving every other section alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, _, rest = text.partition(START)
-        _, _, tail = rest.partition(END)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    """Replace the marked section in ``path`` (or append it), leaving every other section alone."""
+    write_section("csv", section, path)
 
 
 def main(argv: list[str] | None = None) -> int:

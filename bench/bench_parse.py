@@ -33,10 +33,11 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+from docs_section import DOCS, markers, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 DAG_FILE = ROOT / "dags" / "sagemaker_xgboost_mnist.py"
-DOCS = ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- bench:parse:start -->", "<!-- bench:parse:end -->"
+START, END = markers("parse")
 GOAL = 1.5
 #: Packages whose import at parse time would be a cost worth flagging.
 HEAVY = ("kubernetes", "kubernetes_asyncio", "boto3", "botocore", "numpy", "aiohttp", "jsonschema", "yaml")
@@ -224,15 +225,7 @@ def docs_section(tables: list[str], env: str) -> str:
 
 def write_docs(section: str, path: Path = DOCS) -> None:
     """Replace the marked section in ``path`` (or append it), leaving every other section alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, _, rest = text.partition(START)
-        _, _, tail = rest.partition(END)
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    write_section("parse", section, path)
 
 
 def main(argv: list[str] | None = None) -> int:

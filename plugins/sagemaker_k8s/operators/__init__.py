@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 
@@ -19,3 +20,24 @@ class FlavourAttribute:
         from sagemaker_k8s.manifests import flavours
 
         return getattr(flavours, self.constant)
+
+
+class CustomResourceTaskMixin:
+    """What every task driving one custom resource shares: the Kubernetes hook, built lazily from
+    ``kubernetes_conn_id``, and the wait policy from ``ack_timeout``/``reconciling_timeout``."""
+
+    kubernetes_conn_id: str
+    ack_timeout: float
+    reconciling_timeout: float
+
+    @cached_property
+    def hook(self):
+        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
+
+        return SageMakerK8sHook(self.kubernetes_conn_id)
+
+    @property
+    def policy(self):
+        from sagemaker_k8s.waiting import WaitPolicy
+
+        return WaitPolicy(self.ack_timeout, self.reconciling_timeout)

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from sagemaker_k8s.links.console import SageMakerEndpointLink, SageMakerEndpointLogsLink
-from sagemaker_k8s.operators import FlavourAttribute
+from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
 
 if TYPE_CHECKING:
     from sagemaker_k8s.params import RunConfig
-    from sagemaker_k8s.waiting import WaitPolicy
 
 # Imported at DAG parse time: manifests, params, the trigger and the hooks are imported where used.
 
 
-class SageMakerK8sHostingOperator(BaseOperator):
+class SageMakerK8sHostingOperator(CustomResourceTaskMixin, BaseOperator):
     """Serve ``training["model_path"]`` from a SageMaker endpoint through a HostingDeployment CR.
 
     Idempotent like training: the CR name is deterministic per DAG run and task, a retry reattaches.
@@ -59,18 +57,6 @@ class SageMakerK8sHostingOperator(BaseOperator):
         self.wait_timeout = wait_timeout
         self.delete_on_kill = delete_on_kill
         self._submitted: tuple[str, str] | None = None
-
-    @property
-    def policy(self) -> WaitPolicy:
-        from sagemaker_k8s.waiting import WaitPolicy
-
-        return WaitPolicy(self.ack_timeout, self.reconciling_timeout)
-
-    @cached_property
-    def hook(self):
-        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
-
-        return SageMakerK8sHook(self.kubernetes_conn_id)
 
     def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
         from sagemaker_k8s.manifests.build import HostingDeploymentSpec, build_hosting_deployment

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrainingLogsLink
+from sagemaker_k8s.operators import CustomResourceTaskMixin
 
 if TYPE_CHECKING:
     from sagemaker_k8s.params import RunConfig
@@ -24,7 +24,7 @@ def partition(region: str) -> str:
     return "aws"
 
 
-class SageMakerK8sTrainingOperator(BaseOperator):
+class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
     """Create the ``TrainingJob`` CR for this DAG run from ``include/manifests/<template>``.
 
     :param config: the run's resolved configuration (``RunConfig.to_dict()``, usually an XComArg)
@@ -53,12 +53,6 @@ class SageMakerK8sTrainingOperator(BaseOperator):
         self.kubernetes_conn_id = kubernetes_conn_id
         self.delete_on_kill = delete_on_kill
         self._submitted: tuple[str, str] | None = None
-
-    @cached_property
-    def hook(self):
-        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
-
-        return SageMakerK8sHook(self.kubernetes_conn_id)
 
     def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
         from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job

@@ -12,21 +12,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.operators import FlavourAttribute
+from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.waiting import WaitPolicy, WaitState
+    from sagemaker_k8s.waiting import WaitState
 
 # Imported at DAG parse time: the trigger, the typed errors and the hooks are imported where used.
 
 
-class SageMakerK8sTrainingSensor(BaseSensorOperator):
+class SageMakerK8sTrainingSensor(CustomResourceTaskMixin, BaseSensorOperator):
     """:param training: the submit task's XCom (``{"name", "namespace", "job_name", "region", ...}``)."""
 
     template_fields: Sequence[str] = ("training",)
@@ -57,18 +56,6 @@ class SageMakerK8sTrainingSensor(BaseSensorOperator):
         self.timeout_slack = timeout_slack
         self.delete_on_kill = delete_on_kill
         self._state: WaitState | None = None  # created on the first poll
-
-    @property
-    def policy(self) -> WaitPolicy:
-        from sagemaker_k8s.waiting import WaitPolicy
-
-        return WaitPolicy(self.ack_timeout, self.reconciling_timeout)
-
-    @cached_property
-    def hook(self):
-        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
-
-        return SageMakerK8sHook(self.kubernetes_conn_id)
 
     @property
     def _target(self) -> tuple[str, str]:
