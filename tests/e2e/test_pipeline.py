@@ -7,12 +7,11 @@ dummy credentials): the DAG runs with no conf, exactly as on a real cluster.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import boto3
 import pytest
 
-from devtools.airflow_runs import airflow_settings, dags_test, latest_run, migrate, tasks_test
+from devtools.airflow_runs import tasks_test
 from sandbox.stack import MISCONFIGURATIONS
 
 pytestmark = pytest.mark.e2e
@@ -27,24 +26,6 @@ ALL_TASKS = {
     "smoke_test_endpoint",
 }
 AFTER_PREFLIGHT = "upload_dataset|submit_training|wait_training|deploy_endpoint|smoke_test_endpoint"
-
-
-@pytest.fixture(scope="session")
-def airflow_db() -> None:
-    home = os.environ["AIRFLOW_HOME"]
-    migrate({**os.environ, **airflow_settings(Path(home))})
-
-
-@pytest.fixture
-def run_dag(sandbox, airflow_db, tmp_path):
-    """Run the DAG once through the CLI with only the sandbox's env; returns (result, RunResult)."""
-
-    def run(**kwargs):
-        env = {**os.environ, **sandbox.env()}
-        result = dags_test(env, log_path=tmp_path / "dags-test.log", **kwargs)
-        return result, latest_run()
-
-    return run
 
 
 def aws(sandbox, service: str):
