@@ -9,28 +9,13 @@ from __future__ import annotations
 
 import threading
 
-import boto3
 import pytest
+from e2e_helpers import GROUP_VERSION, aws, custom_objects
 from helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 
-GROUP_VERSION = "sagemaker.aws.amazon.com/v1"
 HOSTING_AND_SMOKE = "deploy_endpoint|smoke_test_endpoint"
-
-
-def aws(sandbox, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.info.aws_endpoint_url,
-        region_name=sandbox.info.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto
-    )
-
-
-def custom_objects(sandbox, plural: str) -> list[dict]:
-    return sandbox.kube.list_objects(GROUP_VERSION, plural)
 
 
 def training_jobs(sandbox) -> list[dict]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-import boto3
 import pytest
+from e2e_helpers import aws, custom_objects
 
 from devtools.airflow_runs import tasks_test
 from sandbox.stack import MISCONFIGURATIONS
@@ -26,26 +26,6 @@ ALL_TASKS = {
     "smoke_test_endpoint",
 }
 AFTER_PREFLIGHT = "upload_dataset|submit_training|wait_training|deploy_endpoint|smoke_test_endpoint"
-
-
-def aws(sandbox, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.info.aws_endpoint_url,
-        region_name=sandbox.info.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto
-    )
-
-
-def custom_objects(sandbox, plural: str) -> list[dict]:
-    from sandbox.kube import KubeApiError
-
-    try:
-        return sandbox.kube.list_objects("sagemaker.aws.amazon.com/v1", plural)
-    except KubeApiError as e:  # the CRD itself is gone (crds-missing)
-        assert e.code == 404
-        return []
 
 
 def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
