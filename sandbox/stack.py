@@ -187,6 +187,7 @@ class Sandbox:
         else:
             raise ValueError(f"unknown misconfiguration {name!r}; known: {sorted(MISCONFIGURATIONS)}")
         self.cluster.sync()
+        self.operator.settle()  # from here on the operator acts on the broken cluster, never on the old one
 
     def _misconfigure_operator(self, name: str) -> None:
         if name == "sa-annotation-missing":

@@ -62,6 +62,7 @@ class OperatorEmulator:
         self._thread: threading.Thread | None = None
         self._state = PodState(False)
         self.passes = 0  # completed loop iterations, for tests that wait for "one more pass"
+        self._passed = threading.Condition()
 
     # -- what reconcilers use -------------------------------------------------------------
     def sagemaker(self, region: str):
@@ -87,13 +88,28 @@ class OperatorEmulator:
             self._thread = None
         self.kube.close()
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Return once a whole pass has run after this call, so it saw every change made before it.
+
+        A pass already under way may have read the operator's pod state before the change; waiting
+        for two more completed passes guarantees one started afterwards.
+        """
+        if self._thread is None:
+            return
+        with self._passed:
+            target = self.passes + 2
+            if not self._passed.wait_for(lambda: self.passes >= target, timeout):
+                raise TimeoutError(f"the operator emulator did not complete a pass within {timeout}s")
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
                 self.reconcile_all()
             except Exception:  # a controller never dies on one bad pass
                 log.exception("operator emulator pass failed")
-            self.passes += 1
+            with self._passed:
+                self.passes += 1
+                self._passed.notify_all()
             self._stop.wait(self.poll_interval)
 
     def reconcile_all(self) -> None:

@@ -371,3 +371,49 @@ def test_fault_rules_globs_kind_filter_newest_wins_and_clear():
     assert rules.for_object("HostingDeployment", meta("xgb-1")) == Fault("fail", "newest")
     rules.clear()
     assert rules.for_object("HostingDeployment", meta("xgb-1")) is None
+
+
+# -- control loop -----------------------------------------------------------------------------------------
+def test_settle_returns_only_after_a_pass_that_started_after_the_call():
+    """``Sandbox.misconfigure`` relies on this: a pass that read the operator's pod state before a change
+    must not be the one a caller's next CR meets (it used to reconcile a CR applied just after scaling the
+    operator to zero)."""
+    import threading
+    import time
+
+    from sandbox.operator.controller import OperatorEmulator, PodState
+
+    reads: list[float] = []
+    in_pass = threading.Event()
+
+    def pod_state() -> PodState:
+        reads.append(time.monotonic())
+        in_pass.set()
+        time.sleep(0.05)  # a pass that is slow to read the state: the window of the old race
+        return PodState(running=False)
+
+    emulator = OperatorEmulator(
+        "http://127.0.0.1:9", "http://127.0.0.1:9", region="us-west-2", cluster_name="c", pod_state=pod_state
+    )
+    emulator.poll_interval = 0.01
+    emulator.start()
+    try:
+        assert in_pass.wait(5)
+        called = time.monotonic()
+        emulator.settle(timeout=5)
+        assert any(t > called for t in reads), "no pass read the pod state after settle() was called"
+    finally:
+        emulator.stop()
+
+
+def test_settle_without_a_running_loop_returns_at_once():
+    from sandbox.operator.controller import OperatorEmulator, PodState
+
+    emulator = OperatorEmulator(
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9",
+        region="us-west-2",
+        cluster_name="c",
+        pod_state=lambda: PodState(running=False),
+    )
+    emulator.settle(timeout=0.01)
