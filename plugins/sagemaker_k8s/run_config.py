@@ -8,9 +8,10 @@ once in a ``ConfigError``. Re-exported by ``params``; kept apart only to keep mo
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -259,3 +260,31 @@ def _cross_checks(values: Mapping[str, Any], broken: set[str]) -> list[tuple[str
             )
         )
     return found
+
+
+def check_conf_keys(conf: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Refuse DAG-run conf keys that are not params: a typo would otherwise be ignored silently.
+
+    Hyperparameter names given at the top level (``{"num_round": 5}``) get the exact fix.
+    """
+    from sagemaker_k8s.params import PARAM_SPECS
+
+    known = set(known)
+    nested = set(PARAM_SPECS["hyperparameters"].schema["properties"])
+    problems: list[tuple[str, str]] = []
+    for key in sorted(str(k) for k in conf if k not in known):
+        shown = key if len(key) <= 60 else key[:57] + "..."
+        if key in nested:
+            hint = f'; it is a hyperparameter: {{"hyperparameters": {{"{key}": {_short(conf[key])}}}}}'
+        else:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.append((shown, f"unknown conf key {shown!r}{hint}"))
+    if problems:
+        lines = "\n".join(f"  - {text}" for _, text in problems)
+        raise ConfigError(
+            f"Invalid run configuration ({len(problems)} problem(s)):\n{lines}\n"
+            f"Known params: {', '.join(sorted(known))}",
+            param=problems[0][0],
+            problems=tuple(text for _, text in problems),
+        )

@@ -11,7 +11,7 @@ import os
 import pytest
 from e2e_helpers import aws, custom_objects
 
-from devtools.airflow_runs import tasks_test
+from devtools.airflow_runs import dags_test, latest_run, tasks_test
 from sandbox.stack import MISCONFIGURATIONS
 
 pytestmark = pytest.mark.e2e
@@ -130,3 +130,33 @@ def test_preflight_warns_on_a_broad_trust_policy(sandbox, run_dag, name):
     result, run = run_dag(mark_success_pattern=AFTER_PREFLIGHT)
     assert run.task_states["check_iam_oidc"] == "success", result.stdout[-3000:]
     assert "broader than one service account" in " ".join(result.stdout.split())
+
+
+def test_unknown_conf_key_fails_first_with_no_side_effect(sandbox, run_dag):
+    result, run = run_dag(conf={"num_round": 7})  # a hyperparameter given at the top level
+    assert run.task_states["resolve_config"] == "failed", result.stdout[-3000:]
+    assert run.state == "failed"
+    fix = 'it is a hyperparameter: {"hyperparameters": {"num_round": 7}}'
+    assert fix in " ".join(result.stdout.split()), result.stdout[-4000:]
+    assert {s for t, s in run.task_states.items() if t != "resolve_config"} == {"upstream_failed"}
+    assert custom_objects(sandbox, "trainingjobs") == []
+    assert aws(sandbox, "s3").list_objects_v2(Bucket=sandbox.info.bucket)["KeyCount"] == 0
+
+
+def test_invalid_param_value_creates_no_run(sandbox, airflow_db, tmp_path):
+    # Airflow itself validates the typed Params before the run exists (the UI form does the same).
+    env = {**os.environ, **sandbox.env()}
+    before = newest_run_id()
+    result = dags_test(env, conf={"instance_count": 0}, log_path=tmp_path / "log")
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "instance_count" in output and "0 is less than the minimum of 1" in output, output[-3000:]
+    assert newest_run_id() == before
+    assert custom_objects(sandbox, "trainingjobs") == []
+
+
+def newest_run_id() -> str | None:
+    try:
+        return latest_run().run_id
+    except LookupError:
+        return None

@@ -18,7 +18,7 @@ from sagemaker_k8s.constants import (
 )
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.params import PARAM_SPECS, WALKTHROUGH_HYPERPARAMETERS
-from sagemaker_k8s.run_config import RunConfig, resolve_run_config
+from sagemaker_k8s.run_config import RunConfig, check_conf_keys, resolve_run_config
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 OP_ROLE = "arn:aws:iam::123456789012:role/sagemaker-operator"
@@ -273,3 +273,37 @@ def test_dataset_source_falls_back_to_variable_then_public_copy() -> None:
     default = resolve_run_config(base, variables={}, connection_region=None)
     assert default.dataset_source == DEFAULT_DATASET_SOURCE
     assert default.origins["dataset_source"] == "default"
+
+
+# -- DAG-run conf keys ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "conf",
+    [{}, {"region": "us-east-1"}, dict.fromkeys(PARAM_SPECS), {"hyperparameters": {"num_round": 3}}],
+)
+def test_conf_made_of_params_is_accepted(conf: dict) -> None:
+    check_conf_keys(conf, PARAM_SPECS)
+
+
+@pytest.mark.parametrize(
+    ("conf", "param", "hint"),
+    [
+        ({"num_round": 7}, "num_round", '{"hyperparameters": {"num_round": 7}}'),
+        ({"eta": 0.3}, "eta", '{"hyperparameters": {"eta": 0.3}}'),
+        ({"s3_prefx": "x"}, "s3_prefx", "did you mean 's3_prefix'?"),
+        ({"instance_typ": "ml.m5.large"}, "instance_typ", "did you mean 'instance_type'?"),
+        ({"zzz": 1}, "zzz", "Known params: bucket, "),
+        ({"k" * 500: 1}, "k" * 57 + "...", "unknown conf key"),
+    ],
+)
+def test_unknown_conf_key_is_refused_with_the_fix(conf: dict, param: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        check_conf_keys(conf, PARAM_SPECS)
+    assert info.value.param == param
+    assert hint in str(info.value)
+    assert "k" * 100 not in str(info.value)  # overlong keys are cut
+
+
+def test_every_unknown_key_is_listed() -> None:
+    with pytest.raises(ConfigError) as info:
+        check_conf_keys({"b": 1, "a": 2, "region": "us-east-1"}, PARAM_SPECS)
+    assert info.value.problems == ("unknown conf key 'a'", "unknown conf key 'b'")

@@ -34,7 +34,11 @@ class SageMakerK8sResolveConfigOperator(BaseOperator):
         from airflow.sdk import Variable
 
         from sagemaker_k8s.params import resolve_run_config
+        from sagemaker_k8s.run_config import check_conf_keys
 
+        # context["params"] already has every conf key merged in; the DAG's declared params do not.
+        declared = self.dag.params.keys() if self.has_dag() else PARAM_SPECS.keys()
+        check_conf_keys(getattr(context.get("dag_run"), "conf", None) or {}, known=declared)
         params = {name: context["params"].get(name, spec.default) for name, spec in PARAM_SPECS.items()}
         variables = {
             spec.variable: Variable.get(spec.variable, default=None)
