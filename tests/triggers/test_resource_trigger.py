@@ -89,6 +89,7 @@ def run_to_end(trigger: SageMakerK8sResourceTrigger, timeout: float = 60.0) -> d
             "poll_interval": 2.5,
             "ack_timeout": 30.0,
             "reconciling_timeout": 90.0,
+            "delete_on_kill": True,
         },
     ],
 )
@@ -175,3 +176,42 @@ def test_stuck_reconciling_yields_reconciling_timeout(sandbox, sandbox_env):
     assert event["status"] == RECONCILING_TIMEOUT, event
     assert event["resource_status"] == "ReconcilingTrainingJob"
     assert "Unable to describe SageMaker training job: x" in event["message"]
+
+
+# -- on_kill: a user marked the deferred task failed/success or cleared it -----------------------------
+
+
+@pytest.mark.parametrize("delete_on_kill", [True, False])
+def test_on_kill_deletes_the_resource_and_the_job_stops(sandbox, sandbox_env, upload_sample, delete_on_kill):
+    import boto3
+
+    upload_sample()
+    name = f"trigger-killed-{str(delete_on_kill).lower()}"
+    sandbox.kube.apply(training_job(sandbox, name, fault="hang"))
+    info = sandbox.info
+    sagemaker = boto3.client(
+        "sagemaker",
+        endpoint_url=info.aws_endpoint_url,
+        region_name=info.region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - moto
+    )
+
+    def job_status() -> str | None:
+        try:
+            return sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"]
+        except sagemaker.exceptions.ClientError:
+            return None
+
+    wait_for(lambda: job_status() == "InProgress", 30, 0.1, "the job to be in progress")
+    asyncio.run(trigger_for(sandbox, name, delete_on_kill=delete_on_kill).on_kill())
+    if delete_on_kill:
+        wait_for(lambda: sandbox.kube.get(TJ.api_version, TJ.plural, name, info.namespace) is None, 30, 0.1)
+        wait_for(lambda: job_status() == "Stopped", 30, 0.1, "the job to be stopped")
+    else:
+        assert sandbox.kube.get(TJ.api_version, TJ.plural, name, info.namespace) is not None
+        assert job_status() == "InProgress"
+
+
+def test_on_kill_of_a_resource_already_gone_is_quiet(sandbox, sandbox_env):
+    asyncio.run(trigger_for(sandbox, "never-created", delete_on_kill=True).on_kill())

@@ -196,3 +196,25 @@ class AsyncSageMakerK8sHook:
                 raise _translate(e) from e
 
         return await acall_with_retry(once, self.backoff, f"get {kind.plural}/{name}")
+
+    async def delete(self, kind: ResourceKind, name: str, namespace: str) -> bool:
+        """Delete (the controller's finalizer then stops the job); False if it was already gone."""
+        from kubernetes_asyncio import client
+
+        errors = _transport_errors()
+
+        async def once():
+            try:
+                async with self.provider_hook.get_conn() as api_client:
+                    api = client.CustomObjectsApi(api_client)
+                    await api.delete_namespaced_custom_object(
+                        kind.group, kind.version, namespace, kind.plural, name
+                    )
+            except errors as e:
+                raise _translate(e) from e
+
+        try:
+            await acall_with_retry(once, self.backoff, f"delete {kind.plural}/{name}")
+        except KubeNotFound:
+            return False
+        return True

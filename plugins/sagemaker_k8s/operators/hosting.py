@@ -117,7 +117,13 @@ class SageMakerK8sHostingOperator(CustomResourceTaskMixin, BaseOperator):
             return self._result(status, name, namespace, cfg.region)
         self.defer(
             trigger=make_trigger(
-                self.kind, name, namespace, self.kubernetes_conn_id, self.poll_interval, self.policy
+                self.kind,
+                name,
+                namespace,
+                self.kubernetes_conn_id,
+                self.poll_interval,
+                self.policy,
+                delete_on_kill=self.delete_on_kill,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.wait_timeout),

@@ -31,7 +31,14 @@ from sagemaker_k8s.waiting import (
 
 
 def make_trigger(
-    kind: ResourceKind, name: str, namespace: str, conn_id: str, poll_interval: float, policy: WaitPolicy
+    kind: ResourceKind,
+    name: str,
+    namespace: str,
+    conn_id: str,
+    poll_interval: float,
+    policy: WaitPolicy,
+    *,
+    delete_on_kill: bool = False,
 ) -> SageMakerK8sResourceTrigger:
     return SageMakerK8sResourceTrigger(
         api_version=kind.api_version,
@@ -42,6 +49,7 @@ def make_trigger(
         poll_interval=poll_interval,
         ack_timeout=policy.ack_timeout,
         reconciling_timeout=policy.reconciling_timeout,
+        delete_on_kill=delete_on_kill,
     )
 
 

@@ -73,7 +73,13 @@ class SageMakerK8sTrainingSensor(CustomResourceTaskMixin, BaseSensorOperator):
             return self._finish(check_event(outcome, self.kind, name, namespace))
         self.defer(
             trigger=make_trigger(
-                self.kind, name, namespace, self.kubernetes_conn_id, self.poke_interval, self.policy
+                self.kind,
+                name,
+                namespace,
+                self.kubernetes_conn_id,
+                self.poke_interval,
+                self.policy,
+                delete_on_kill=self.delete_on_kill,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

@@ -31,6 +31,7 @@ class SageMakerK8sResourceTrigger(BaseTrigger):
         poll_interval: float = 5.0,
         ack_timeout: float = 120.0,
         reconciling_timeout: float = 600.0,
+        delete_on_kill: bool = False,
     ) -> None:
         super().__init__()
         self.api_version = api_version
@@ -41,6 +42,7 @@ class SageMakerK8sResourceTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.ack_timeout = ack_timeout
         self.reconciling_timeout = reconciling_timeout
+        self.delete_on_kill = delete_on_kill
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -54,6 +56,7 @@ class SageMakerK8sResourceTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "ack_timeout": self.ack_timeout,
                 "reconciling_timeout": self.reconciling_timeout,
+                "delete_on_kill": self.delete_on_kill,
             },
         )
 
@@ -89,3 +92,15 @@ class SageMakerK8sResourceTrigger(BaseTrigger):
                 )
                 last = current
             await asyncio.sleep(self.poll_interval)
+
+    async def on_kill(self) -> None:
+        """The deferred task was marked failed/success or cleared by a user: delete the custom resource,
+        as the task's own ``on_kill`` does when it runs in a worker (the operator then stops the
+        SageMaker job). Not called on triggerer restarts, redistribution or timeouts."""
+        if not self.delete_on_kill:
+            return
+        from sagemaker_k8s.hooks.kubernetes import AsyncSageMakerK8sHook
+
+        kind = kind_for(self.api_version, self.kind)
+        self.log.info("task killed by a user: deleting %s %s/%s", self.kind, self.namespace, self.name)
+        await AsyncSageMakerK8sHook(self.kubernetes_conn_id).delete(kind, self.name, self.namespace)
