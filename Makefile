@@ -12,12 +12,14 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export SAGEMAKER_K8S_MANIFESTS_DIR := $(CURDIR)/include/manifests
 
-.PHONY: help install demo test lint format sandbox bench clean
+.PHONY: help install demo test lint format sandbox airflow bench clean
 
 help:
 	@echo "make demo     run the pipeline end to end on the embedded sandbox"
 	@echo "make test     lint + the whole test suite"
 	@echo "make sandbox  start the sandbox alone (Ctrl-C stops it)"
+	@echo "make airflow  the sandbox + Airflow's UI, scheduler, dag-processor, triggerer on 127.0.0.1:8080"
+	@echo "              (DB=postgres for a throwaway PostgreSQL; Ctrl-C stops everything)"
 	@echo "make bench    run the benchmarks and update docs/benchmarks.md"
 
 install: $(STAMP)
@@ -46,9 +48,13 @@ format: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/python -m sandbox up
 
+DB ?= sqlite
+airflow: $(STAMP)
+	$(BIN)/python scripts/airflow_local.py --db $(DB)
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_csv.py --write-docs
 	$(BIN)/python bench/bench_parse.py --write-docs
 
 clean:
-	rm -rf .airflow .sandbox .artifacts .pytest_cache .ruff_cache
+	rm -rf .airflow .airflow-local .sandbox .artifacts .pytest_cache .ruff_cache

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,47 +25,17 @@ from devtools.airflow_runs import (
     latest_run,
     migrate,
 )
+from devtools.sandbox_process import start_sandbox, stop_sandbox
 from sandbox.state import parse_env
 
 STATE_DIR = ROOT / ".sandbox"
 HOME = ROOT / ".airflow"
 
 
-def start_sandbox() -> subprocess.Popen:
-    STATE_DIR.mkdir(exist_ok=True)
-    log = open(STATE_DIR / "sandbox.log", "w")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--state-dir", str(STATE_DIR), "up"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    for line in proc.stdout:
-        print("  " + line.rstrip())
-        if line.strip() == "sandbox ready":
-            return proc
-        if time.monotonic() > deadline:
-            break
-    proc.kill()
-    raise SystemExit(f"the sandbox did not come up; see {STATE_DIR / 'sandbox.log'}")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-
-
 def main() -> int:
     configure_environment(HOME)
     print("starting the sandbox ...")
-    sandbox = start_sandbox()
+    sandbox = start_sandbox(STATE_DIR)
     try:
         env = {**os.environ, **airflow_settings(HOME), **parse_env((STATE_DIR / "env").read_text())}
         print("preparing Airflow's database in .airflow/ ...")
@@ -95,7 +63,7 @@ def main() -> int:
         return 0
     finally:
         print("stopping the sandbox ...")
-        stop(sandbox)
+        stop_sandbox(sandbox)
 
 
 if __name__ == "__main__":

@@ -15,3 +15,40 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def listening_addresses(pids) -> list[tuple[str, bool]]:
+    """(local address as the kernel writes it in hex, is_loopback) of every TCP socket in LISTEN state
+    held by the processes ``pids`` (read from /proc: no extra tool needed)."""
+    import os
+    from pathlib import Path
+
+    inodes = set()
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    found = []
+    for table, loopback in (("/proc/net/tcp", _is_loopback_v4), ("/proc/net/tcp6", _is_loopback_v6)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # TCP_LISTEN
+                address = fields[1].split(":")[0].upper()
+                found.append((address, loopback(address)))
+    return found
+
+
+def _is_loopback_v4(address: str) -> bool:
+    return address.endswith("7F")  # 127.x.x.x, little-endian
+
+
+def _is_loopback_v6(address: str) -> bool:
+    return address in {"00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from helpers import wait_for
+from helpers import listening_addresses, wait_for
 
 from sandbox import state
 from sandbox.stack import MISCONFIGURATIONS, Sandbox
@@ -81,34 +81,6 @@ def trainingjob_yaml(sandbox, data_uri: str, name: str) -> str:
     for channel in cr["spec"]["inputDataConfig"]:
         channel["dataSource"]["s3DataSource"]["s3Uri"] = f"{data_uri}{channel['channelName']}/"
     return yaml.safe_dump(cr)
-
-
-def _listening_inodes(path: str) -> dict[str, str]:
-    """inode -> local address (hex, as the kernel writes it) of the LISTEN sockets in ``path``."""
-    out = {}
-    for line in Path(path).read_text().splitlines()[1:]:
-        fields = line.split()
-        if fields[3] == "0A":  # TCP_LISTEN
-            out[fields[9]] = fields[1].split(":")[0]
-    return out
-
-
-def _own_socket_inodes() -> set[str]:
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-LOOPBACK_V6 = {
-    "00000000000000000000000001000000",
-    "0000000000000000FFFF00000100007F",
-}  # ::1, ::ffff:127.0.0.1
 
 
 def sandbox_status(sandbox, name: str) -> str | None:
@@ -212,16 +184,8 @@ class TestOneRunningSandbox:
         assert metrics["validation:merror"] < 0.2
 
     def test_every_listening_socket_is_loopback(self, sandbox):
-        own = _own_socket_inodes()
-        listening = []
-        for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-            for inode, address in _listening_inodes(path).items():
-                if inode in own:
-                    listening.append(address)
-                    if path.endswith("tcp6"):
-                        assert address.upper() in LOOPBACK_V6, address
-                    else:
-                        assert address.upper().endswith("7F"), address  # 127.x.x.x, little-endian
+        listening = listening_addresses([os.getpid()])
+        assert all(loopback for _, loopback in listening), listening
         assert len(listening) >= 3  # Kubernetes API, moto, control API
         for url in (sandbox.info.kube_url, sandbox.info.aws_endpoint_url, sandbox.info.control_url):
             assert url.startswith("http://127.0.0.1:")
