@@ -224,6 +224,11 @@ def forbidden(group: str, resource: str, name: str, why: str, causes: list | Non
     )
 
 
+def unauthorized() -> KubeApiError:
+    """kube-apiserver's 401 for a missing or rejected credential (no details)."""
+    return KubeApiError(401, GENERIC_MESSAGES[401], "Unauthorized", None)
+
+
 def method_not_allowed() -> KubeApiError:
     return KubeApiError(405, GENERIC_MESSAGES[405], "MethodNotAllowed", {})
 

@@ -9,6 +9,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from sandbox.kube.requestinfo import RequestInfo
+
 
 @dataclass
 class FaultRule:
@@ -110,6 +112,16 @@ class RequestRecord:
     status: int | None = None  # None while a response (e.g. a watch) is still streaming
     started: float = field(default_factory=time.time)
     fault: int | None = None  # id of the fault rule that fired, if any
+    secure: bool = False  # arrived on the TLS port
+    user: str | None = None  # the authenticated user (None: 401 Unauthorized)
+    groups: tuple[str, ...] = ()
+    attributes: RequestInfo | None = None  # verb, API group, resource, namespace, name (or path)
+    allowed: bool | None = None  # the authorization decision (None: never authorized, e.g. 401)
+    authz_reason: str = ""  # which binding allowed it, or why RBAC could not
+
+    @property
+    def verb(self) -> str:
+        return self.attributes.verb if self.attributes else ""
 
     @property
     def watch(self) -> bool:

@@ -1,4 +1,5 @@
-"""aiohttp request handling: URL parsing, verbs, watch streaming, fault injection and request log."""
+"""aiohttp request handling: authentication and authorization, URL parsing, verbs, watch streaming,
+fault injection and request log."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from aiohttp import web
 
-from sandbox.kube import discovery, openapi, protobuf, scale
+from sandbox.kube import authapi, discovery, openapi, protobuf, rbac, scale
 from sandbox.kube import errors as E
+from sandbox.kube.auth import UserInfo
 from sandbox.kube.builtin import ResourceType
 from sandbox.kube.deletion import served
 from sandbox.kube.errors import KubeApiError, go_quote
 from sandbox.kube.faults import RequestRecord
+from sandbox.kube.requestinfo import request_info
 from sandbox.kube.table import to_table, wants_table
 from sandbox.kube.watch import Watcher
 
@@ -29,6 +32,7 @@ PROTOBUF = "application/vnd.kubernetes.protobuf"
 TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io"
 NAMESPACE_SUBRESOURCES = ("status", "finalize")
 RECORD = web.RequestKey("record", RequestRecord)
+USER = web.RequestKey("user", UserInfo)
 
 
 def parse_bool(value: str | None) -> bool:
@@ -81,8 +85,9 @@ class Handlers:
         )
         request[RECORD] = record
         self.server.request_log.append(record)
-        rule = self.server.faults.match(request.method, request.path)
         try:
+            self._authorize(request, record)
+            rule = self.server.faults.match(request.method, request.path)
             if rule is not None:
                 record.fault = rule.id
                 if rule.delay_seconds:
@@ -99,6 +104,22 @@ class Handlers:
             resp = error_response(KubeApiError(500, f"Internal error occurred: {exc}", "InternalError", {}))
         record.status = resp.status
         return resp
+
+    def _authorize(self, request: web.Request, record: RequestRecord) -> None:
+        """Authenticate (401) and authorize (403) as kube-apiserver's filters do, before any fault."""
+        record.secure = request.secure
+        user = self.server.auth.authenticate(
+            request.headers.get("Authorization"), request.path, request.secure
+        )
+        if user is None:
+            raise E.unauthorized()
+        request[USER] = user
+        record.user, record.groups = user.name, user.groups
+        info = request_info(request.method, request.path, request.query)
+        decision = self.server.authorizer.authorize(user, info)
+        record.attributes, record.allowed, record.authz_reason = info, decision.allowed, decision.reason
+        if not decision.allowed:
+            raise rbac.forbidden(user, info, decision.reason)
 
     # -- dispatch --------------------------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -133,6 +154,16 @@ class Handlers:
             if doc is None:
                 raise E.not_found_generic()
             return json_response(doc)
+        special = authapi.is_token_request(group, rest) or (
+            version == "v1" and len(rest) == 1 and (group, rest[0]) in authapi.REVIEWS
+        )
+        if special:
+            if request.method != "POST":
+                raise E.method_not_allowed()
+            body = await _body(request)
+            if len(rest) == 1:
+                return json_response(authapi.review(self.server, request[USER], group, rest[0], body), 201)
+            return json_response(authapi.token_request(self.server, rest[1], rest[3], body), 201)
         target = self._target(group, version, rest)
         method = request.method
         if method == "GET":

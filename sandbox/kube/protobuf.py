@@ -1,6 +1,7 @@
 """Decoding of ``application/vnd.kubernetes.protobuf`` request bodies for the few kinds kubectl's
 imperative commands send that way (``kubectl create namespace|configmap|secret|serviceaccount|role|
-rolebinding|clusterrole|clusterrolebinding``). Other kinds answer 415; responses are always JSON."""
+rolebinding|clusterrole|clusterrolebinding|token``, ``kubectl auth can-i|whoami``). Other kinds answer
+415; responses are always JSON."""
 
 from __future__ import annotations
 
@@ -61,6 +62,31 @@ SUBJECT = {
 }
 ROLE_REF = {1: ("apiGroup", "s", None, False), 2: ("kind", "s", None, False), 3: ("name", "s", None, False)}
 META = (1, ("metadata", "m", OBJECT_META, False))
+TOKEN_REQUEST_SPEC = {
+    1: ("audiences", "s", None, True),
+    3: (
+        "boundObjectRef",
+        "m",
+        {
+            1: ("kind", "s", None, False),
+            2: ("apiVersion", "s", None, False),
+            3: ("name", "s", None, False),
+            4: ("uid", "s", None, False),
+        },
+        False,
+    ),
+    4: ("expirationSeconds", "i", None, False),
+}
+RESOURCE_ATTRIBUTES = {
+    1: ("namespace", "s", None, False),
+    2: ("verb", "s", None, False),
+    3: ("group", "s", None, False),
+    4: ("version", "s", None, False),
+    5: ("resource", "s", None, False),
+    6: ("subresource", "s", None, False),
+    7: ("name", "s", None, False),
+}
+NON_RESOURCE_ATTRIBUTES = {1: ("path", "s", None, False), 2: ("verb", "s", None, False)}
 
 KINDS: dict[str, dict] = {
     "Namespace": dict(
@@ -103,6 +129,32 @@ KINDS: dict[str, dict] = {
     "ClusterRoleBinding": dict(
         [META, (2, ("subjects", "m", SUBJECT, True)), (3, ("roleRef", "m", ROLE_REF, False))]
     ),
+    # authentication.k8s.io/v1 and authorization.k8s.io/v1 (kubectl create token, auth can-i/whoami)
+    "TokenRequest": dict(
+        [
+            META,
+            (2, ("spec", "m", TOKEN_REQUEST_SPEC, False)),
+        ]
+    ),
+    "SelfSubjectAccessReview": dict(
+        [
+            META,
+            (
+                2,
+                (
+                    "spec",
+                    "m",
+                    {
+                        1: ("resourceAttributes", "m", RESOURCE_ATTRIBUTES, False),
+                        2: ("nonResourceAttributes", "m", NON_RESOURCE_ATTRIBUTES, False),
+                    },
+                    False,
+                ),
+            ),
+        ]
+    ),
+    "SelfSubjectRulesReview": dict([META, (2, ("spec", "m", {1: ("namespace", "s", None, False)}, False))]),
+    "SelfSubjectReview": dict([META]),
 }
 
 

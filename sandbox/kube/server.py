@@ -14,19 +14,23 @@ import yaml
 from aiohttp import web
 
 from sandbox.kube import errors as E
+from sandbox.kube.auth import Authenticator
 from sandbox.kube.builtin import ResourceType
 from sandbox.kube.cluster import Cluster
 from sandbox.kube.errors import KubeApiError
 from sandbox.kube.faults import Faults, RequestLog, RequestRecord
 from sandbox.kube.handlers import Handlers
 from sandbox.kube.patch import JSON_PATCH, MERGE, STRATEGIC
+from sandbox.kube.rbac import RbacAuthorizer
+from sandbox.kube.tls import make_serving_cert
 from sandbox.kube.watch import WatchHub
 
 PATCH_TYPES = {"merge": MERGE, "json": JSON_PATCH, "strategic": STRATEGIC}
 
 
 class KubeApiServer:
-    """A Kubernetes API emulator over plain HTTP on ``host`` (port 0: an ephemeral port).
+    """A Kubernetes API emulator on ``host``: plain HTTP on ``port`` and TLS on ``secure_port`` (0: an
+    ephemeral port), with bearer-token authentication and RBAC (see ``auth.py`` and ``rbac.py``).
 
     ``history_size`` bounds the watch event history (older resourceVersions get 410 Expired);
     ``bookmark_interval`` is how often watches with ``allowWatchBookmarks`` get a BOOKMARK.
@@ -37,14 +41,20 @@ class KubeApiServer:
         host: str = "127.0.0.1",
         port: int = 0,
         *,
+        secure_port: int = 0,
         history_size: int = 10000,
         bookmark_interval: float = 60.0,
         request_log_size: int = 10000,
     ) -> None:
         self.host = host
         self._requested_port = port
+        self._requested_secure_port = secure_port
         self._port: int | None = None
+        self._secure_port: int | None = None
+        self.tls = make_serving_cert(host)
         self.cluster = Cluster(history_size)
+        self.auth = Authenticator(self._service_account)
+        self.authorizer = RbacAuthorizer(self.cluster.store)
         self.faults = Faults()
         self.request_log = RequestLog(request_log_size)
         self.bookmark_interval = bookmark_interval
@@ -65,7 +75,23 @@ class KubeApiServer:
 
     @property
     def url(self) -> str:
+        """The plain-HTTP port (bearer tokens are checked; requests without any run as system:unsecured)."""
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def secure_port(self) -> int:
+        if self._secure_port is None:
+            raise RuntimeError("KubeApiServer is not started")
+        return self._secure_port
+
+    @property
+    def secure_url(self) -> str:
+        """The TLS port (every request needs a bearer token); clients trust ``ca_pem``."""
+        return f"https://{self.host}:{self.secure_port}"
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self.tls.ca_pem
 
     @property
     def running(self) -> bool:
@@ -134,7 +160,11 @@ class KubeApiServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._requested_port)
         await site.start()
-        self._port = self._runner.addresses[0][1]
+        secure = web.TCPSite(
+            self._runner, self.host, self._requested_secure_port, ssl_context=self.tls.server_context()
+        )
+        await secure.start()
+        self._port, self._secure_port = (address[1] for address in self._runner.addresses)
         self.hub = WatchHub(asyncio.get_running_loop())
         self.cluster.store.add_listener(self.hub.listener)
 
@@ -144,6 +174,9 @@ class KubeApiServer:
         self.hub.close_all()
         await asyncio.sleep(0)
         await self._runner.cleanup()
+
+    def _service_account(self, namespace: str, name: str) -> dict | None:
+        return self.cluster.store.get(("", "serviceaccounts"), namespace, name)
 
     # -- request log -----------------------------------------------------------------------------------
     @property

@@ -40,6 +40,7 @@ HOSTING_AND_SMOKE = "deploy_endpoint|smoke_test_endpoint"
 def secret_env(sandbox, tmp_path) -> dict[str, str]:
     """The sandbox's env with the fake secrets in the AWS connection, AWS env and kubeconfig."""
     env = sandbox.env()
+    sandbox.kube.auth.add_token(KUBE_TOKEN, "kubernetes-admin", ["system:masters"])  # a real cluster's admin
     kubeconfig = write_kubeconfig(
         tmp_path / "secret-kubeconfig",
         sandbox.info.kube_url,

@@ -9,6 +9,7 @@ import functools
 import http.client
 import json
 import socket
+import ssl
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -76,13 +77,18 @@ class Response:
 
 
 class Http:
-    """Raw HTTP against the emulator (one connection per request)."""
+    """Raw HTTP against the emulator (one connection per request). For the TLS port pass the CA
+    (``ca_pem``); ``token`` adds ``Authorization: Bearer <token>`` to every request."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, ca_pem: bytes | None = None, token: str | None = None) -> None:
         parsed = urllib.parse.urlparse(url)
         self.host, self.port = parsed.hostname, parsed.port
+        self.tls = ssl.create_default_context(cadata=ca_pem.decode()) if parsed.scheme == "https" else None
+        self.auth = {"Authorization": f"Bearer {token}"} if token else {}
 
     def _conn(self, timeout: float = 10.0) -> http.client.HTTPConnection:
+        if self.tls is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.tls)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(
@@ -100,7 +106,7 @@ class Http:
         data = None
         if body is not None:
             data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-        hdrs = {"Content-Type": content_type, **(headers or {})}
+        hdrs = {"Content-Type": content_type, **self.auth, **(headers or {})}
         conn = self._conn()
         try:
             conn.request(method, path, body=data, headers=hdrs)
@@ -138,7 +144,7 @@ class Http:
         query = {"watch": "true", **(query or {})}
         full = path + "?" + urllib.parse.urlencode(query)
         conn = self._conn(timeout=10.0)
-        conn.request("GET", full, headers=headers or {})
+        conn.request("GET", full, headers={**self.auth, **(headers or {})})
         return WatchStream(conn, conn.getresponse())
 
 
