@@ -60,40 +60,56 @@ class SageMakerK8sPreflightOperator(BaseOperator):
         return summary
 
 
-def _guard(check: str, gather: Callable[[], list[Finding]]) -> list[Finding]:
-    """A check whose facts cannot be read is a failed row, not a crashed task."""
+def _unreadable(check: str, error: Exception) -> Finding:
+    from sagemaker_k8s.exceptions import KubeForbidden
     from sagemaker_k8s.preflight_report import FAIL, Finding
 
+    fix = "check the connection and the permissions of Airflow's identity"
+    if isinstance(error, KubeForbidden):
+        fix = "grant Airflow's identity what the pipeline reads: kubectl apply -f include/manifests/rbac.yaml"
+    return Finding(check, FAIL, f"could not read: {type(error).__name__}: {str(error)[:300]}", fix)
+
+
+def _guard(check: str, gather: Callable[[], list[Finding]]) -> list[Finding]:
+    """A check whose facts cannot be read is a failed row, not a crashed task."""
     try:
         return gather()
     except Exception as e:
-        return [
-            Finding(
-                check,
-                FAIL,
-                f"could not read: {type(e).__name__}: {str(e)[:300]}",
-                "check the connection and the permissions of Airflow's identity",
-            )
-        ]
+        return [_unreadable(check, e)]
+
+
+def _read(check: str, read: Callable[[], Any]) -> tuple[Any, list[Finding]]:
+    try:
+        return read(), []
+    except Exception as e:
+        return None, [_unreadable(check, e)]
 
 
 def run_checks(cfg: RunConfig, aws, kube) -> list[Finding]:
     from sagemaker_k8s import preflight_cluster as cluster
 
     findings: list[Finding] = []
-    deployment = kube.deployment(OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)
-    service_account = kube.service_account(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT)
+    deployment, unread_deployment = _read(
+        "operator pod running", lambda: kube.deployment(OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)
+    )
+    service_account, unread_account = _read(
+        "operator service account",
+        lambda: kube.service_account(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT),
+    )
     operator_role = cfg.operator_role_arn or cluster.service_account_role(service_account)
 
     findings += _guard("operator CRDs installed", lambda: cluster.check_crds(kube.crd_names()))
-    findings += _guard(
-        "operator pod running",
-        lambda: cluster.check_operator_pod(
-            kube.pods(OPERATOR_NAMESPACE, "control-plane=controller-manager"), deployment
-        ),
-    )
-    findings += cluster.check_watched_namespace(deployment, cfg.namespace)
-    findings += cluster.check_service_account(service_account, cfg.operator_role_arn)
+    if unread_deployment:
+        findings += unread_deployment
+    else:
+        findings += _guard(
+            "operator pod running",
+            lambda: cluster.check_operator_pod(
+                kube.pods(OPERATOR_NAMESPACE, "control-plane=controller-manager"), deployment
+            ),
+        )
+        findings += cluster.check_watched_namespace(deployment, cfg.namespace)
+    findings += unread_account or cluster.check_service_account(service_account, cfg.operator_role_arn)
     findings += _guard("IAM OIDC provider / operator role", lambda: _iam_checks(cfg, aws, operator_role))
     findings += _guard("execution role", lambda: _execution_role_checks(cfg, aws))
     findings += _guard(
