@@ -22,6 +22,7 @@ class FaultRule:
     delay_seconds: float
     retry_after: int | None
     message: str | None = None
+    delay_after_seconds: float = 0.0  # served, then the response is held: the write is already committed
     hits: int = 0
     pattern: re.Pattern = field(init=False, repr=False)
 
@@ -37,8 +38,10 @@ class Faults:
     """Rules are checked in insertion order against ``METHOD`` and the request path (``re.search``).
 
     The first active matching rule fires: it waits ``delay_seconds`` and then, if ``status`` is set,
-    answers a ``Status`` with that code instead of serving the request. ``count`` limits how many
-    requests a rule fires for (None: forever). In-process calls (``srv.apply`` ...) are never faulted.
+    answers a ``Status`` with that code instead of serving the request; otherwise it serves it and holds
+    the response ``delay_after_seconds`` (a client that dies meanwhile never learns its write landed).
+    ``count`` limits how many requests a rule fires for (None: forever). In-process calls
+    (``srv.apply`` ...) are never faulted.
     """
 
     def __init__(self) -> None:
@@ -55,6 +58,7 @@ class Faults:
         delay_seconds: float = 0.0,
         retry_after: int | None = None,
         message: str | None = None,
+        delay_after_seconds: float = 0.0,
     ) -> int:
         rule = FaultRule(
             next(self._ids),
@@ -65,6 +69,7 @@ class Faults:
             float(delay_seconds),
             retry_after,
             message,
+            float(delay_after_seconds),
         )
         with self._lock:
             self._rules[rule.id] = rule

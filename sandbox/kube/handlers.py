@@ -95,6 +95,8 @@ class Handlers:
                 if rule.status:
                     raise E.generic(rule.status, rule.message, rule.retry_after)
             resp = await handler(request)
+            if rule is not None and rule.delay_after_seconds:
+                await asyncio.sleep(rule.delay_after_seconds)
         except KubeApiError as err:
             resp = error_response(err)
         except web.HTTPException:

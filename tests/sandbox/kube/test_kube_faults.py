@@ -54,6 +54,23 @@ def test_delay_only_rule_then_serves(kube, api):
     assert kube.faults.hits(rule) == 1
 
 
+def test_delay_after_commits_the_write_then_holds_the_response(kube, api):
+    import threading
+
+    rule = kube.faults.add(method="POST", path_regex=r"/trainingjobs$", status=None, delay_after_seconds=1.0)
+    answered = {}
+    client = threading.Thread(target=lambda: answered.setdefault("resp", api.post(TJ, trainingjob("slow"))))
+    started = time.monotonic()
+    client.start()
+    while kube.get("sagemaker.aws.amazon.com/v1", "trainingjobs", "slow", "default") is None:
+        assert time.monotonic() - started < 0.9, "the object must exist before the response is sent"
+        time.sleep(0.02)
+    assert "resp" not in answered  # created, but the client has no answer yet
+    client.join(5)
+    assert answered["resp"].status == 201 and time.monotonic() - started >= 1.0
+    assert kube.faults.hits(rule) == 1
+
+
 def test_delay_with_status_and_clear(kube, api):
     kube.faults.add(status=503, delay_seconds=0.1)
     started = time.monotonic()
