@@ -3,6 +3,8 @@
 python -m sandbox up [--state-dir DIR] [--region R] [--misconfigure NAME ...]
 python -m sandbox misconfigure NAME [--state-dir DIR]
 python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB]
+python -m sandbox fault s3:SlowDown [--method PUT] [--bucket GLOB] [--key GLOB] [--operation OP]
+                                    [--part-number N] [--count N] [--delay SECONDS]
 python -m sandbox clear-faults
 python -m sandbox info
 """
@@ -76,13 +78,23 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--misconfigure", action="append", default=[], metavar="NAME")
     mis = sub.add_parser("misconfigure", help="break one thing the preflight check must catch")
     mis.add_argument("name")
-    fault = sub.add_parser("fault", help="arm an operator fault for matching CRs")
+    fault = sub.add_parser("fault", help="arm an operator fault for matching CRs, or an S3 error")
     fault.add_argument(
-        "fault", help="fail:<reason> | hang | stop | reconcile-error:<msg> | endpoint-fail:<reason>"
+        "fault",
+        help="fail:<reason> | hang | stop | reconcile-error:<msg> | endpoint-fail:<reason>"
+        " | s3:SlowDown | s3:InternalError | s3:delay",
     )
     fault.add_argument("--kind", default="*")
     fault.add_argument("--namespace", default="*")
     fault.add_argument("--name", default="*")
+    s3 = fault.add_argument_group("S3 faults (s3:...)")
+    s3.add_argument("--method", help="HTTP method, e.g. PUT")
+    s3.add_argument("--bucket", help="bucket glob")
+    s3.add_argument("--key", help="object key glob, e.g. 'xgboost-mnist/validation/*'")
+    s3.add_argument("--operation", help="S3 operation, e.g. PutObject, UploadPart")
+    s3.add_argument("--part-number", type=int, help="only this part of a multipart upload")
+    s3.add_argument("--count", type=int, help="fire this many times (default: until cleared)")
+    s3.add_argument("--delay", type=float, default=0.0, help="seconds of latency before answering")
     sub.add_parser("clear-faults")
     sub.add_parser("info")
     args = parser.parse_args(argv)
@@ -100,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
 def _client(args) -> int:
     if args.command == "misconfigure":
         result = _call(args.state_dir, "POST", "/misconfigure", {"name": args.name})
+    elif args.command == "fault" and args.fault.startswith("s3:"):
+        result = _call(args.state_dir, "POST", "/faults/s3", _s3_rule(args))
     elif args.command == "fault":
         body = {"fault": args.fault, "kind": args.kind, "namespace": args.namespace, "name": args.name}
         result = _call(args.state_dir, "POST", "/faults/operator", body)
@@ -109,6 +123,21 @@ def _client(args) -> int:
         result = json.loads(read_info(args.state_dir).to_json())
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _s3_rule(args) -> dict:
+    code = args.fault.removeprefix("s3:").strip()
+    rule = {
+        "method": args.method,
+        "bucket": args.bucket,
+        "key": args.key,
+        "operation": args.operation,
+        "part_number": args.part_number,
+        "code": None if code == "delay" else code,
+        "count": args.count,
+        "delay_seconds": args.delay,
+    }
+    return {k: v for k, v in rule.items() if v is not None or k == "code"}
 
 
 if __name__ == "__main__":

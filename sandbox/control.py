@@ -8,6 +8,9 @@
                              "namespace": "*", "name": "*"}
     POST   /faults/kube    {"method": "GET", "path_regex": "...", "status": 503, "count": 3,
                             "delay_seconds": 0, "retry_after": null}
+    POST   /faults/s3      {"method": "PUT", "bucket": "b", "key": "prefix/*", "operation": null,
+                            "part_number": null, "code": "SlowDown", "count": 3, "delay_seconds": 0}
+    GET    /faults/s3                        every S3 fault rule armed so far, with its hits
     DELETE /faults                           clear every armed fault
 
 ``python -m sandbox misconfigure NAME`` and ``python -m sandbox fault ...`` call it.
@@ -15,6 +18,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -52,6 +56,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(200, json.loads(sb.info.to_json()))
         if self.path == "/misconfigurations":
             return self._reply(200, MISCONFIGURATIONS)
+        if self.path == "/faults/s3":
+            rules = sb.moto.s3_faults.all_rules()
+            return self._reply(200, [{**dataclasses.asdict(r), "active": r.active} for r in rules])
         return self._reply(404, {"error": f"no such path {self.path}"})
 
     def do_POST(self):
@@ -68,6 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
             if self.path == "/faults/kube":
                 rule = sb.kube.faults.add(**body)
                 return self._reply(200, {"rule": rule})
+            if self.path == "/faults/s3":
+                return self._reply(200, {"rule": sb.arm_s3_fault(**body)})
         except (KeyError, TypeError, ValueError) as e:
             return self._reply(HTTPStatus.BAD_REQUEST, {"error": str(e)})
         except Exception as e:  # e.g. an AWS error applying a misconfiguration twice: answer, don't hang up

@@ -216,9 +216,15 @@ class Sandbox:
         """Arm an operator/SageMaker fault for CRs the caller does not create itself."""
         self.operator.faults.add(Fault.from_text(fault), kind=kind, namespace=namespace, name=name)
 
+    def arm_s3_fault(self, **rule) -> int:
+        """Arm an S3 error (503 SlowDown by default) for matching requests; returns the rule id for
+        ``sandbox.moto.s3_faults.hits(id)``. Keywords: see ``sandbox.aws.s3_faults.S3Faults.add``."""
+        return self.moto.s3_faults.add(**rule)
+
     def clear_faults(self) -> None:
         self.operator.faults.clear()
         self.moto.simulator.faults.clear()
+        self.moto.s3_faults.clear()
         self.kube.faults.clear()
 
     def _inject_sagemaker_fault(self, resource_name: str, fault: Fault) -> None:

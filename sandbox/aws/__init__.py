@@ -5,10 +5,12 @@ as the operator walkthrough leaves it.
     srv = start_moto()                         # 127.0.0.1, ephemeral port
     seed = seed_account(srv.url)               # EKS + OIDC + IRSA role + execution role + bucket
     srv.simulator.faults.add("job-*", "fail", reason="AlgorithmError: x")
+    srv.s3_faults.add(method="PUT", bucket="b", key="data/*", count=3)   # 503 SlowDown
     srv.stop()
 """
 
 from .faults import FAULT_KINDS, Fault, FaultRegistry
+from .s3_faults import S3FaultMiddleware, S3FaultRule, S3Faults
 from .sagemaker_sim import SageMakerSimulator, get_simulator, install, uninstall
 from .seed import AWS_MISCONFIGURATIONS, SeedResult, apply_misconfiguration, seed_account
 from .server import MotoServer, start_moto
@@ -19,6 +21,9 @@ __all__ = [
     "Fault",
     "FaultRegistry",
     "MotoServer",
+    "S3FaultMiddleware",
+    "S3FaultRule",
+    "S3Faults",
     "SageMakerSimulator",
     "SeedResult",
     "apply_misconfiguration",

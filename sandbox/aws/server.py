@@ -3,6 +3,7 @@
 srv = start_moto()                 # http://127.0.0.1:<ephemeral>
 boto3.client("sagemaker", endpoint_url=srv.url, region_name="us-west-2", ...)
 srv.simulator.faults.hang("job-*") # see sagemaker_sim / faults
+srv.s3_faults.add(method="PUT", key="data/*", count=3)  # 503 SlowDown; see s3_faults
 srv.reset(); srv.stop()
 """
 
@@ -15,6 +16,7 @@ import urllib.request
 
 from moto.server import ThreadedMotoServer
 
+from .s3_faults import S3FaultMiddleware, S3Faults
 from .sagemaker_sim import DEFAULT_PHASE_DELAY, SageMakerSimulator, install
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,12 @@ def _quiet_logging() -> None:
 class MotoServer:
     """A running ThreadedMotoServer. Region-independent: clients pick the region."""
 
-    def __init__(self, server: ThreadedMotoServer, simulator: SageMakerSimulator) -> None:
+    def __init__(
+        self, server: ThreadedMotoServer, simulator: SageMakerSimulator, s3_faults: S3Faults
+    ) -> None:
         self._server = server
         self.simulator = simulator
+        self.s3_faults = s3_faults
         host, port = server.get_host_and_port()
         self.host, self.port = host, port
         self.url = f"http://{host}:{port}"
@@ -45,7 +50,9 @@ class MotoServer:
         return not self._stopped
 
     def reset(self) -> None:
-        """Wipe all AWS state (POST /moto-api/reset) and the simulator's workers, models and faults."""
+        """Wipe all AWS state (POST /moto-api/reset), the S3 faults and the simulator's workers, models
+        and faults."""
+        self.s3_faults.clear()
         self.simulator.shutdown()
         request = urllib.request.Request(f"{self.url}/moto-api/reset", data=b"", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our own http URL
@@ -89,6 +96,10 @@ def start_moto(
     simulator = install(phase_delay=phase_delay)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
-    srv = MotoServer(server, simulator)
+    # Wrap moto's WSGI app before this function hands out the URL, so no request bypasses the faults.
+    s3_faults = S3Faults()
+    wsgi_server = server._server
+    wsgi_server.app = S3FaultMiddleware(wsgi_server.app, s3_faults)
+    srv = MotoServer(server, simulator, s3_faults)
     log.info("moto listening on %s", srv.url)
     return srv
