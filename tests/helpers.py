@@ -52,3 +52,16 @@ def _is_loopback_v4(address: str) -> bool:
 
 def _is_loopback_v6(address: str) -> bool:
     return address in {"00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
+
+
+def aws(sandbox, service: str):
+    """A boto3 client for the sandbox's moto server (dummy credentials)."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=sandbox.info.aws_endpoint_url,
+        region_name=sandbox.info.region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",  # noqa: S106 - moto
+    )

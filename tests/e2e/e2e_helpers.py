@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import boto3
+from helpers import aws
 
 from sandbox.kube import KubeApiError
 
 GROUP_VERSION = "sagemaker.aws.amazon.com/v1"
 
 
-def aws(sandbox, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.info.aws_endpoint_url,
-        region_name=sandbox.info.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto
-    )
+__all__ = ["GROUP_VERSION", "aws", "custom_objects"]
 
 
 def custom_objects(sandbox, plural: str) -> list[dict]:

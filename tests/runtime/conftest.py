@@ -1,0 +1,69 @@
+"""The real Airflow runtime for these tests, started once: a throwaway PostgreSQL 15 cluster as the
+metadata database, the sandbox, and the api-server, scheduler, dag-processor and triggerer (LocalExecutor)
+from ``devtools.local_airflow`` — the same code ``make airflow`` runs.
+
+The DAG keeps its default ``@weekly`` schedule. It is created paused; the ``scheduled_run`` fixture
+unpauses it, which makes the scheduler create the run of the last complete week by itself, and waits for
+that run. Tests that trigger runs depend on it, so they never queue behind it (max_active_runs=1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from helpers import wait_for
+from runtime_helpers import ARTIFACTS
+
+from devtools.airflow_api import AirflowApi
+from devtools.airflow_runs import DAG_ID
+from devtools.local_airflow import USERNAME, LocalAirflow, group_members
+from devtools.postgres import ThrowawayPostgres, find_bindir
+
+
+@dataclass
+class Runtime:
+    airflow: LocalAirflow
+    api: AirflowApi
+    sandbox: object
+    postgres: ThrowawayPostgres
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory) -> Iterator[Runtime]:
+    from sandbox.stack import Sandbox
+
+    if find_bindir() is None:
+        message = "PostgreSQL server binaries are not installed (apt-get install postgresql)"
+        if os.environ.get("SAGEMAKER_K8S_REQUIRE_RUNTIME"):
+            pytest.fail(message + "; .ci/run installs them")
+        pytest.skip(message)
+    base = tmp_path_factory.mktemp("runtime")
+    with ThrowawayPostgres() as postgres, Sandbox(base / "sandbox") as sandbox:
+        env = {**os.environ, **sandbox.env(), "SAGEMAKER_K8S_RETRAIN_SCHEDULE": "@weekly"}
+        airflow = LocalAirflow(base / "airflow", env, db_url=postgres.url)
+        airflow.start()
+        pgid = airflow.pgid
+        try:
+            api = AirflowApi(airflow.url, USERNAME, airflow.password)
+            api.wait_dag(DAG_ID)
+            yield Runtime(airflow, api, sandbox, postgres)
+        finally:
+            airflow.stop()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for log in (base / "airflow" / "components").glob("*.log"):
+                (ARTIFACTS / log.name).write_bytes(log.read_bytes())
+        assert group_members(pgid) == [], "Airflow processes left after stop"
+
+
+@pytest.fixture(scope="session")
+def scheduled_run(runtime) -> dict:
+    """Unpause the DAG and wait for the run the scheduler creates on its own."""
+    api = runtime.api
+    assert api.runs(DAG_ID) == [], "no run may exist before the DAG is unpaused"
+    api.set_paused(DAG_ID, False)
+    wait_for(lambda: api.runs(DAG_ID), 120, 1, "the scheduler to create a run")
+    (run,) = api.runs(DAG_ID)
+    return api.wait_run(DAG_ID, run["dag_run_id"], timeout=600)

@@ -1,0 +1,35 @@
+"""Periodic retraining on the real scheduler: unpausing the DAG makes the scheduler itself create the run
+of the last complete interval (catchup off: only that one), and that run completes on the sandbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devtools.airflow_runs import DAG_ID
+
+pytestmark = pytest.mark.e2e
+
+
+def test_scheduler_creates_one_run_that_succeeds(runtime, scheduled_run):
+    assert scheduled_run["run_type"] == "scheduled", scheduled_run
+    assert scheduled_run["state"] == "success", scheduled_run
+    tis = runtime.api.task_instances(DAG_ID, scheduled_run["dag_run_id"])
+    assert {ti["state"] for ti in tis.values()} == {"success"}, tis
+    # @weekly (a cron trigger), catchup off: only the most recent Sunday 00:00 UTC, not the weeks before
+    when = parse(scheduled_run["run_after"])
+    assert when.weekday() == 6 and (when.hour, when.minute) == (0, 0)
+    assert datetime.now(UTC) - when < timedelta(days=7)
+    assert len(runtime.api.runs(DAG_ID)) >= 1
+
+
+def test_the_scheduler_plans_the_next_weekly_run(runtime, scheduled_run):
+    dag = runtime.api.dag(DAG_ID)
+    assert dag["is_paused"] is False
+    assert dag["max_active_runs"] == 1
+    assert parse(dag["next_dagrun_run_after"]) == parse(scheduled_run["run_after"]) + timedelta(days=7)
+
+
+def parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))

@@ -1,0 +1,82 @@
+"""A run triggered through the REST API on the real runtime (PostgreSQL, LocalExecutor, triggerer):
+run-time conf reaches the CRs, and both deferrable waits run in the triggerer process, not inline."""
+
+from __future__ import annotations
+
+import pytest
+from runtime_helpers import watch_run
+
+from devtools.airflow_runs import DAG_ID
+
+pytestmark = pytest.mark.e2e
+
+
+def training_jobs(sandbox) -> list[dict]:
+    return sandbox.kube.list_objects("sagemaker.aws.amazon.com/v1", "trainingjobs")
+
+
+TASKS = {
+    "resolve_config",
+    "check_iam_oidc",
+    "upload_dataset",
+    "submit_training",
+    "wait_training",
+    "deploy_endpoint",
+    "smoke_test_endpoint",
+}
+
+
+@pytest.fixture(scope="module")
+def triggered(runtime, scheduled_run):
+    # Make both waits outlast their task's first look, whatever the machine's load: the training job
+    # hangs in its Training phase until the sensor is seen deferred; endpoint creation takes 30 s.
+    faults = runtime.sandbox.moto.simulator.faults
+    faults.add("*submit-training*", "hang")
+    faults.add("*deploy-endpoint*", "slow", phase="Creating", delay=30)
+
+    def release_training_once_deferred(watched) -> None:
+        if "deferred" in watched.states("wait_training"):
+            faults.clear("*submit-training*")
+
+    try:
+        run = runtime.api.trigger(
+            DAG_ID, {"hyperparameters": {"num_round": 7}, "s3_prefix": "triggered-by-api"}
+        )
+        assert run["run_type"] == "manual"
+        return watch_run(runtime.api, run["dag_run_id"], on_poll=release_training_once_deferred)
+    finally:
+        faults.clear()
+
+
+def test_run_succeeds_with_every_task_green(runtime, triggered):
+    assert triggered.run["state"] == "success", triggered.seen
+    tis = runtime.api.task_instances(DAG_ID, triggered.run["dag_run_id"])
+    assert {t: ti["state"] for t, ti in tis.items()} == dict.fromkeys(TASKS, "success")
+
+
+@pytest.mark.parametrize(
+    ("task_id", "kind"), [("wait_training", "TrainingJob"), ("deploy_endpoint", "HostingDeployment")]
+)
+def test_deferrable_waits_run_in_the_triggerer(runtime, triggered, task_id, kind):
+    # The task went to "deferred" and a triggerer job held its trigger; the LocalExecutor's worker slot
+    # was free meanwhile. The task log shows the handover and the trigger's own poll lines.
+    assert "deferred" in triggered.states(task_id), triggered.seen
+    assert triggered.triggerer_jobs(task_id), f"no triggerer job ever held {task_id}'s trigger"
+    log = runtime.api.task_log(DAG_ID, triggered.run["dag_run_id"], task_id)
+    deferred = log.index("Pausing task as DEFERRED")
+    started = log.index(f"/{task_id}/-1/1 (ID", deferred)  # "trigger <dag>/<run>/<task>/-1/1 (ID n) starting"
+    fired = log.index("Trigger fired event", started)
+    assert f"{kind} default/" in log[started:fired], log[started:fired]
+    assert log.index("Pushing xcom", fired) > fired  # resumed in a worker: execute_complete returned
+
+
+def test_conf_values_reach_the_custom_resources(runtime, triggered):
+    mine = [
+        cr
+        for cr in training_jobs(runtime.sandbox)
+        if "/triggered-by-api/" in cr["spec"]["outputDataConfig"]["s3OutputPath"]
+    ]
+    assert len(mine) == 1, [cr["spec"]["outputDataConfig"] for cr in training_jobs(runtime.sandbox)]
+    hyper = {h["name"]: h["value"] for h in mine[0]["spec"]["hyperParameters"]}
+    assert hyper["num_round"] == "7"
+    assert mine[0]["status"]["trainingJobStatus"] == "Completed"
