@@ -62,7 +62,8 @@ with DAG(
         "owner": "ml-platform",
         "retries": 2,
         "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
+        # A multiplier since Airflow 3 (True == 1 is a constant delay): 30-59 s, then 60-119 s.
+        "retry_exponential_backoff": 2.0,
     },
     params={name: Param(**spec.param_kwargs()) for name, spec in PARAM_SPECS.items()},
     tags=["sagemaker", "kubernetes", "xgboost", "mnist"],

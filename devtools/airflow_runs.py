@@ -54,7 +54,8 @@ def dags_test(
 ) -> subprocess.CompletedProcess:
     """``airflow dags test <dag> [date] [-c conf]``: the whole DAG in one process, triggers inline.
 
-    The same ``logical_date`` twice reruns the same DAG run (same run id), like clearing it.
+    The same ``logical_date`` twice does not rerun the earlier DAG run: Airflow 3.3 deletes that run
+    (its task instances and XComs with it) and creates a new one with a new run id.
     """
     cmd = [airflow_bin(), "dags", "test", DAG_ID]
     if logical_date is not None:

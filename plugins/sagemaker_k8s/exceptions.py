@@ -3,7 +3,7 @@
 Airflow retries a task that raises a plain ``AirflowException`` and fails it at once on an
 ``AirflowFailException``. Every class here picks its side on purpose: bad configuration, a rejected
 manifest, a spec clash or a failed SageMaker job will not fix themselves on retry, while
-throttling, 5xx and connection errors from the Kubernetes API will.
+throttling, 5xx and connection errors from the Kubernetes API or S3 will.
 """
 
 from __future__ import annotations
@@ -224,3 +224,73 @@ def kube_error_from_status(
     if cls is KubeInvalid:
         return KubeInvalid(text, causes=causes, **kwargs)
     return cls(text, **kwargs)
+
+
+# --- S3 errors -----------------------------------------------------------------------------------
+
+
+class S3ObjectError(SageMakerK8sError):
+    """An S3 request about one object failed after botocore's own retries (``SlowDown``, 5xx, a lost
+    connection, ...); retried by Airflow, whose next try skips what is already stored.
+
+    The message names ``s3://bucket/key``, the operation, the S3 error code and message and the
+    attempts made. It is built from the parsed error only: never request headers or credentials.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        bucket: str,
+        key: str,
+        operation: str | None = None,
+        code: str | None = None,
+        status: int | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.bucket = bucket
+        self.key = key
+        self.operation = operation
+        self.code = code
+        self.status = status
+        self.attempts = attempts
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def _one_line(text: object, limit: int = 300) -> str:
+    return redact(" ".join(str(text).split()), limit)
+
+
+def s3_object_error(
+    error: BaseException, *, bucket: str, key: str, operation: str | None = None
+) -> S3ObjectError:
+    """Turn a botocore error (``ClientError``, or a ``BotoCoreError`` such as a connection error)
+    about ``s3://bucket/key`` into an :class:`S3ObjectError` that says which object failed and how.
+
+    ``ClientError``: code, message, HTTP status and attempts from its parsed ``response`` (botocore's
+    own message names neither bucket nor key). Anything else: its class name and redacted text.
+    """
+    response = getattr(error, "response", None)
+    response = response if isinstance(response, dict) else {}
+    details = response.get("Error") if isinstance(response.get("Error"), dict) else {}
+    meta = response.get("ResponseMetadata") if isinstance(response.get("ResponseMetadata"), dict) else {}
+    operation = operation or getattr(error, "operation_name", None)
+    code = _one_line(details.get("Code") or type(error).__name__, 100)
+    message = _one_line(details.get("Message") or ("" if response else error))
+    status = meta.get("HTTPStatusCode") if isinstance(meta.get("HTTPStatusCode"), int) else None
+    retries = meta.get("RetryAttempts")
+    attempts = retries + 1 if isinstance(retries, int) and not isinstance(retries, bool) else None
+    uri = f"s3://{bucket}/{key}"
+    text = f"S3 {operation or 'request'} of {uri} failed: {code}" + (f": {message}" if message else "")
+    facts = [f"HTTP {status}"] if status else []
+    if attempts:
+        facts.append(f"{attempts} attempt{'s' if attempts > 1 else ''}")
+    if facts:
+        text += f" ({', '.join(facts)})"
+    return S3ObjectError(
+        text, bucket=bucket, key=key, operation=operation, code=code, status=status, attempts=attempts
+    )

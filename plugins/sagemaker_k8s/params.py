@@ -1,9 +1,15 @@
-"""The run-time parameters: one JSON schema per param, used by the DAG's ``Param``s and by
+r"""The run-time parameters: one JSON schema per param, used by the DAG's ``Param``s and by
 :func:`resolve_run_config` alike, so the UI form and the task-side check can never disagree.
 
 Imported at DAG parse time: only plain data here; jsonschema is imported when validating.
 Patterns are anchored and use only characters that cannot carry YAML, JSON or Jinja syntax, so
 hostile strings are rejected at the door; where free text is unavoidable it is carried as data.
+
+The form checks patterns with Python's ``re`` (Unicode ``\d``, ``\w``, ``\s``), the task side with
+``re.ASCII`` and the browser with ECMA-262 (ASCII ``\d`` and ``\w``, a Unicode ``\s`` of its own):
+patterns here spell classes out (``[0-9]``) so that all three read them alike. Numbers must be
+finite (``_number``): JSON Schema lets NaN and Infinity through ``minimum``/``maximum``, and
+SageMaker takes neither.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from sagemaker_k8s.constants import (
 )
 
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+){1,3}-[0-9]{1,2}$"
-ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
 SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 ECR_IMAGE_PATTERN = (
@@ -31,10 +37,24 @@ ECR_IMAGE_PATTERN = (
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"
 )
 _BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-DATASET_SOURCE_PATTERN = (
-    r"^(sample:[a-z0-9][a-z0-9-]*|s3://" + _BUCKET + r"/[^\x00-\x1f\x7f]+"
-    r"|file:///[^\x00-\x1f\x7f]*|/[^\x00-\x1f\x7f]*|https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\x00-\x20\x7f]*)$"
+# dataset_source: exactly what dataset.sources.parse_source accepts, or less (resolve_run_config runs
+# both; tests/unit/test_params.py checks the sample names). Written out for parse_source's rules:
+# str.strip() first (so no whitespace where stripping would change the meaning), then per form.
+_WS = r"\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"  # str.strip()'s, beyond \x00-\x20
+_S3_BUCKET = r"[a-z0-9]([a-z0-9-]|\.(?!\.)){1,61}[a-z0-9]"  # no ".."
+_S3_KEY = r"[^\x00-\x20\x7f" + _WS + r"?#][^\x00-\x1f\x7f?#]*"  # non-empty, no ?query or #fragment
+_FILE_PATH = r"/([^\x00-\x1f\x7f]*[^\x00-\x20\x7f" + _WS + r"/])"  # absolute, not a directory
+_FILE_URL_PATH = r"/(?![^?#]*%2[Ff]$)([^\x00-\x1f\x7f?#]*[^\x00-\x20\x7f" + _WS + r"/?#])"  # %2F is a "/"
+_PORT = r"([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"  # 0-65535
+DATASET_SAMPLES = ("mnist-5k",)  # dataset.sources.SAMPLES (not imported: parse time)
+_SOURCE_FORMS = (
+    "sample:(" + "|".join(DATASET_SAMPLES) + ")",
+    "s3://" + _S3_BUCKET + "/" + _S3_KEY,
+    "file://" + _FILE_URL_PATH,
+    _FILE_PATH,
+    "https://[A-Za-z0-9.-]+(:" + _PORT + r")?/[^\x00-\x20\x7f]*",
 )
+DATASET_SOURCE_PATTERN = "^(" + "|".join(_SOURCE_FORMS) + ")$"
 
 TRAINING_INSTANCE_TYPES = (
     "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge",
@@ -55,6 +75,17 @@ WALKTHROUGH_HYPERPARAMETERS: dict[str, int | float | str] = {
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {**schema, "type": ["null", schema["type"]]}
+
+
+#: The largest finite float: as a ``maximum`` it rejects Infinity and integers no float can hold.
+FINITE_MAX = 1.7976931348623157e308
+#: Only NaN is both >= 1 and <= 0 (every comparison with NaN is false), so ``not`` this rejects NaN.
+_NAN = {"type": "number", "minimum": 1, "maximum": 0, "description": "NaN (not a number)"}
+
+
+def _number(**bounds: float) -> dict[str, Any]:
+    """A JSON Schema number that must also be finite: not NaN, not Infinity, not 10**3000."""
+    return {"type": "number", "maximum": FINITE_MAX, **bounds, "not": _NAN}
 
 
 @dataclass(frozen=True)
@@ -128,7 +159,7 @@ PARAM_SPECS: dict[str, ParamSpec] = {
                     " or suffix (-s3alias, --ol-s3)",
                     "anyOf": [
                         {"pattern": r"\.\."},
-                        {"pattern": r"^\d+\.\d+\.\d+\.\d+$"},
+                        {"pattern": r"^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$"},
                         {"pattern": "^xn--"},
                         {"pattern": "^sthree-"},
                         {"pattern": "-s3alias$"},
@@ -182,10 +213,10 @@ PARAM_SPECS: dict[str, ParamSpec] = {
             "properties": {
                 "num_round": {"type": "integer", "minimum": 1, "maximum": 1000},
                 "max_depth": {"type": "integer", "minimum": 0, "maximum": 20},
-                "eta": {"type": "number", "minimum": 0, "maximum": 1},
-                "gamma": {"type": "number", "minimum": 0},
-                "min_child_weight": {"type": "number", "minimum": 0},
-                "subsample": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                "eta": _number(minimum=0, maximum=1),
+                "gamma": _number(minimum=0),
+                "min_child_weight": _number(minimum=0),
+                "subsample": _number(exclusiveMinimum=0, maximum=1),
                 "objective": {"type": "string", "enum": ["multi:softmax", "multi:softprob"]},
                 "num_class": {"type": "integer", "minimum": 2, "maximum": 100},
                 "silent": {"type": "integer", "minimum": 0, "maximum": 1},

@@ -1,8 +1,10 @@
 """Resolve a DAG run's params into one validated, immutable ``RunConfig`` before any side effect.
 
 Every value -- param, Variable fallback or connection region -- is checked against the same
-schema as the ``Param`` in the form (``params.PARAM_SPECS``), and all problems are reported at
-once in a ``ConfigError``. Re-exported by ``params``; kept apart only to keep modules small.
+schema as the ``Param`` in the form (``params.PARAM_SPECS``), then against what the later tasks
+need (``dataset_source`` must parse), and all problems are reported at once in a ``ConfigError``.
+Integers given as integral floats (JSON's ``2.0``, which JSON Schema calls an integer) are stored
+as ints. Re-exported by ``params``; kept apart only to keep modules small.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import copy
 import difflib
 import functools
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -93,7 +96,12 @@ class RunConfig:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) and limit > 60 else repr(value)
+    if isinstance(value, str) and limit > 60:
+        text = value
+    elif isinstance(value, int) and abs(value) > 10**limit:  # also: repr() refuses > 4300 digits
+        text = f"{'-' if value < 0 else ''}an integer of about 10**{int(abs(value).bit_length() * 0.30103)}"
+    else:
+        text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -113,11 +121,14 @@ def _validator_class() -> Any:
 
     def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
         if validator.is_type(instance, "string") and not ecma_search(patrn, instance):
-            yield ValidationError(f"{_short(instance)} does not match pattern {patrn}")
+            shown = f"pattern {patrn}" if len(patrn) <= _MAX_PATTERN else "the forms the param accepts"
+            yield ValidationError(f"{_short(instance)} does not match {shown}")
 
     return validators.extend(Draft202012Validator, {"pattern": pattern})
 
 
+#: Longer patterns (dataset_source's) are not quoted in a problem line: they would say nothing.
+_MAX_PATTERN = 200
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
 
 
@@ -131,6 +142,8 @@ def _describe(error: Any) -> tuple[str, str]:
         text = f"{got} is not one of {value}"
     elif rule == "type":
         text = f"{got} is not of type {value}"
+    elif rule == "maximum" and value == sys.float_info.max:  # params.FINITE_MAX
+        text = f"must be a finite number (got {got})"
     elif rule in _BOUNDS:
         text = f"must be {_BOUNDS[rule]} {value} (got {got})"
     elif rule in ("minLength", "maxLength"):
@@ -144,7 +157,10 @@ def _describe(error: Any) -> tuple[str, str]:
 
 def _check(schema: Mapping[str, Any], value: Any) -> list[tuple[str, str]]:
     """Every violation of ``schema`` by ``value`` as (where, what); empty when valid."""
-    return sorted(_describe(e) for e in _validator_class()(schema).iter_errors(value))
+    try:
+        return sorted(_describe(e) for e in _validator_class()(schema).iter_errors(value))
+    except ValueError:  # jsonschema's messages repr() the value; Python refuses ints over 4300 digits
+        return [("", "contains an integer too large to check (over 4300 digits)")]
 
 
 def _problem(name: str, error: tuple[str, str], source: str | None = None) -> str:
@@ -155,13 +171,51 @@ def _problem(name: str, error: tuple[str, str], source: str | None = None) -> st
     return f"param {name + where!r}: {text}"
 
 
+def _usable(name: str, value: Any) -> list[tuple[str, str]]:
+    """What a later task would reject in a value its schema accepts (checked only once it does).
+
+    The schemas are meant to reject all of it already (the form cannot run Python); this is the
+    safety net that keeps a late rejection from ever following a resolve_config that said yes.
+    """
+    if name == "dataset_source" and value is not None:
+        from sagemaker_k8s.dataset.sources import parse_source  # pure: parsing only, no I/O
+
+        try:
+            parse_source(value)
+        except ValueError as e:
+            reason = _short(getattr(e, "reason", str(e)), 200)
+            return [("", f"{_short(value)} is not a usable source: {reason}")]
+    return []
+
+
+def _validate(name: str, schema: Mapping[str, Any], value: Any) -> list[tuple[str, str]]:
+    """Schema problems, else what a later task would reject. Where both reject, the later task's
+    reason is the more precise one ("unknown sample 'mnist-6k'" rather than "does not match")."""
+    errors = _check(schema, value)
+    if not errors:
+        return _usable(name, value)
+    if all(where == "" for where, _ in errors) and isinstance(value, str):
+        return _usable(name, value) or errors
+    return errors
+
+
+def _is_integer_typed(schema: Mapping[str, Any]) -> bool:
+    types = schema.get("type")
+    return types == "integer" or (isinstance(types, list) and "integer" in types)
+
+
+def _integral(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``2.0`` -> ``2`` where the schema says integer (JSON Schema accepts 2.0 as one; SageMaker,
+    the CRD schemas and ``range()`` do not). Only for values the schema accepted."""
+    if isinstance(value, float) and value.is_integer() and _is_integer_typed(schema):
+        return int(value)
+    return value
+
+
 def _normalise_hyperparameters(values: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
     """JSON gives ``10.0`` for an integer typed as a number; SageMaker needs ``"10"``, not ``"10.0"``."""
     props = schema.get("properties", {})
-    return {
-        k: int(v) if props.get(k, {}).get("type") == "integer" and isinstance(v, float) else v
-        for k, v in values.items()
-    }
+    return {k: _integral(v, props.get(k, {})) for k, v in values.items()}
 
 
 def resolve_run_config(
@@ -180,7 +234,7 @@ def resolve_run_config(
     origins: dict[str, str] = {}
     for name, spec in PARAM_SPECS.items():
         value = params[name] if name in params else copy.deepcopy(spec.default)
-        errors = _check(spec.schema, value)
+        errors = _validate(name, spec.schema, value)
         problems += [(name, _problem(name, e)) for e in errors]
         origin = "param"
         candidates = (
@@ -194,11 +248,11 @@ def resolve_run_config(
             fallback = fallback.strip() if isinstance(fallback, str) else fallback
             if fallback == "":
                 continue
-            bad = _check(spec.schema, fallback)
+            bad = _validate(name, spec.schema, fallback)
             problems += [(name, _problem(name, e, source)) for e in bad]
             if not bad:
                 value, origin = fallback, source
-        values[name] = value
+        values[name] = value if errors else _integral(value, spec.schema)
         origins[name] = origin if value is not None else "unset"
 
     for name in REQUIRED:
@@ -213,7 +267,7 @@ def resolve_run_config(
         values["hyperparameters"] = _normalise_hyperparameters(
             values["hyperparameters"], PARAM_SPECS["hyperparameters"].schema
         )
-    problems += _cross_checks(values, {p for p, _ in problems})
+    problems += _cross_checks(values, {p for p, _ in problems}, origins)
     if problems:
         lines = "\n".join(f"  - {text}" for _, text in problems)
         raise ConfigError(
@@ -224,21 +278,35 @@ def resolve_run_config(
     return RunConfig(**values, origins=origins)
 
 
-def _cross_checks(values: Mapping[str, Any], broken: set[str]) -> list[tuple[str, str]]:
-    """Rules spanning params: ARN partition vs region, image region vs region, image availability."""
+def _origin(name: str, origins: Mapping[str, str]) -> str:
+    """`` (from Airflow Variable 'sagemaker_k8s_region')`` when the value was not given as the param."""
+    origin = origins.get(name, "param")
+    return "" if origin in ("param", "default", "unset") else f" (from {origin})"
+
+
+def _cross_checks(
+    values: Mapping[str, Any], broken: set[str], origins: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """Rules spanning params: ARN partition vs region, image region vs region, image availability.
+
+    Each message says where a value came from when it was not the param itself (a Variable, the
+    AWS connection): that is where the fix goes.
+    """
+    origins = origins or {}
     region = values.get("region")
     if not isinstance(region, str) or "region" in broken:
         return []
     found: list[tuple[str, str]] = []
     expected = partition(region)
+    where_region = f"region {region!r}{_origin('region', origins)}"
     for name in ("execution_role_arn", "operator_role_arn"):
         arn = values.get(name)
         if isinstance(arn, str) and name not in broken and arn.split(":")[1] != expected:
             found.append(
                 (
                     name,
-                    f"param {name!r}: ARN partition {arn.split(':')[1]!r} does not match region "
-                    f"{region!r} (expected arn:{expected}:...)",
+                    f"param {name!r}{_origin(name, origins)}: ARN partition {arn.split(':')[1]!r} does not "
+                    f"match {where_region} (expected arn:{expected}:...)",
                 )
             )
     image = values.get("training_image")
@@ -249,14 +317,15 @@ def _cross_checks(values: Mapping[str, Any], broken: set[str]) -> list[tuple[str
                 (
                     "training_image",
                     f"param 'training_image': image is in {match.group(1)!r} but jobs "
-                    f"run in {region!r}; SageMaker pulls images from the job's region",
+                    f"run in {where_region}; SageMaker pulls images from the job's region",
                 )
             )
     elif image is None and region not in XGBOOST_ACCOUNTS:
         found.append(
             (
                 "region",
-                f"param 'region': no built-in XGBoost image is known for {region!r}; set training_image",
+                f"param 'region'{_origin('region', origins)}: no built-in XGBoost image is known for "
+                f"{region!r}; set training_image",
             )
         )
     return found

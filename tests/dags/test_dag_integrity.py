@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -153,6 +153,11 @@ def test_retries(dag):
     retries = {t.task_id: t.retries for t in dag.tasks}
     assert retries.pop("check_iam_oidc") == 0, "a misconfiguration does not fix itself"
     assert retries and all(r >= 1 for r in retries.values()), retries
+    # Exponential: since Airflow 3 retry_exponential_backoff is the multiplier, so True (== 1) would
+    # be a constant delay.
+    backoff = {t.task_id: t.retry_exponential_backoff for t in dag.tasks}
+    assert all(b == 2.0 and not isinstance(b, bool) for b in backoff.values()), backoff
+    assert {t.retry_delay for t in dag.tasks} == {timedelta(seconds=30)}
 
 
 def test_training_sensor_is_deferrable_by_default(dag):
@@ -244,3 +249,28 @@ def test_plugin_loader_does_not_shadow_client_packages(probes):
     assert (PLUGINS / ".airflowignore").is_file()
     outside_package = [m for m in result["from_plugins"] if m.split(".")[0] != "sagemaker_k8s"]
     assert outside_package == [], "plugin files imported as top-level modules"
+
+
+# -- the retraining schedule's next run times --------------------------------------------------------------
+
+
+def test_weekly_retraining_runs_every_sunday_at_midnight_utc(dag):
+    from datetime import datetime
+
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = coerce_to_core_timetable(dag.timetable)  # what the scheduler evaluates
+    restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=dag.catchup)
+    now = datetime.now(UTC)
+    first = timetable.next_dagrun_info(last_automated_data_interval=None, restriction=restriction)
+    # catchup off: on unpause only the most recent Sunday 00:00 UTC runs, none of the weeks before it
+    assert first.run_after <= now < first.run_after + timedelta(days=7)
+    times, info = [], first
+    for _ in range(5):
+        times.append(info.run_after)
+        info = timetable.next_dagrun_info(
+            last_automated_data_interval=info.data_interval, restriction=restriction
+        )
+    assert all(t.weekday() == 6 and (t.hour, t.minute, t.second) == (0, 0, 0) for t in times), times
+    assert [b - a for a, b in itertools.pairwise(times)] == [timedelta(days=7)] * 4

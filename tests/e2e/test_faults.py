@@ -7,11 +7,16 @@ resources left on the cluster and the SageMaker resources behind them.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import pytest
+from botocore.exceptions import ClientError
 from e2e_helpers import GROUP_VERSION, aws, custom_objects
 from helpers import wait_for
+
+from devtools.airflow_runs import latest_run
+from sagemaker_k8s.hooks.aws import RETRY_CONFIG
 
 pytestmark = pytest.mark.e2e
 
@@ -140,3 +145,142 @@ def test_training_cr_deleted_while_waiting(sandbox, run_dag):
         what="the SageMaker training job to be Stopped",
     )
     assert custom_objects(sandbox, "hostingdeployments") == []
+
+
+# -- S3 throttling during the dataset upload (fault matrix case #10) ------------------------------
+PREFIX = "xgboost-mnist"  # the s3_prefix param's default
+TRAIN, VALIDATION, TEST = (f"{PREFIX}/{channel}/examples" for channel in ("train", "validation", "test"))
+LABELS = f"{PREFIX}/test-labels/labels"
+DATASET_KEYS = [TRAIN, VALIDATION, TEST, LABELS]  # the upload order
+AFTER_UPLOAD = "submit_training|wait_training|deploy_endpoint|smoke_test_endpoint"
+#: botocore's standard mode counts ``max_attempts`` as *retries* (hooks/aws.py): 9 attempts per call.
+ATTEMPTS_PER_CALL = RETRY_CONFIG.retries["max_attempts"] + 1
+
+
+def dataset_object(sandbox, key: str) -> dict | None:
+    """The object's metadata, body and whether it is "done": the stored sha256 is its body's."""
+    try:
+        obj = aws(sandbox, "s3").get_object(Bucket=sandbox.info.bucket, Key=key)
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "NoSuchKey", e.response
+        return None
+    body = obj["Body"].read()
+    return {
+        "body": body,
+        "metadata": obj["Metadata"],
+        "done": obj["Metadata"].get("sha256") == hashlib.sha256(body).hexdigest(),
+    }
+
+
+def assert_complete_dataset(sandbox) -> None:
+    rows = {TRAIN: (3500, 785), VALIDATION: (750, 785), TEST: (750, 784)}  # label first, except test
+    for key in DATASET_KEYS:
+        obj = dataset_object(sandbox, key)
+        assert obj is not None and obj["done"], f"{key}: {obj and obj['metadata']}"
+        lines = obj["body"].decode().splitlines()
+        if key in rows:
+            assert (len(lines), len(lines[0].split(","))) == rows[key], key
+        else:
+            assert len(lines) == 750 and all(line.isdigit() for line in lines)
+
+
+def test_s3_throttling_during_the_upload_is_retried(sandbox, run_dag):
+    bucket = sandbox.info.bucket
+    # First match wins: the first three PUTs under the prefix (the train object's first attempts)
+    # are throttled, then the test object's first two PUTs answer 500 InternalError.
+    slow_down = sandbox.arm_s3_fault(method="PUT", bucket=bucket, key=f"{PREFIX}/*", count=3)
+    internal = sandbox.arm_s3_fault(method="PUT", bucket=bucket, key=TEST, code="InternalError", count=2)
+
+    result, run = run_dag()
+    assert run.state == "success", output(result)[-4000:]
+    assert run.xcoms["upload_dataset"]["uploaded"] == DATASET_KEYS
+    assert sandbox.moto.s3_faults.hits(slow_down) == 3
+    assert sandbox.moto.s3_faults.hits(internal) == 2
+    fired = [(hit.code, hit.operation, hit.key) for hit in sandbox.moto.s3_faults.fired()]
+    assert fired == [("SlowDown", "PutObject", TRAIN)] * 3 + [("InternalError", "PutObject", TEST)] * 2
+    assert_complete_dataset(sandbox)
+    assert run.xcoms["smoke_test_endpoint"]["accuracy"] >= 0.8  # the data trained and scored
+
+
+def _newest_run_id() -> str | None:
+    try:
+        return latest_run().run_id
+    except LookupError:
+        return None
+
+
+def test_s3_throttling_past_botocores_retries_fails_the_try_and_the_airflow_retry_uploads_the_rest(
+    sandbox, run_dag
+):
+    """Throttling that outlasts botocore's retries of one PutObject: that try of upload_dataset fails
+    with an error naming the object, leaves nothing half-written, and is retried by Airflow; the retry
+    uploads only the objects the failed try had not stored.
+
+    About 2 minutes: Airflow's start and resolve_config (about 25 s; the preflight is marked success),
+    the backoff between the 9 throttled attempts (jittered, at most 1+2+4+8+16+20+20+20 s: about 45 s,
+    at most 91 s) and one Airflow retry delay (30 s, exponential backoff: 30-59 s). The throttling is
+    armed for exactly one try's attempts: throttling that outlasts all 3 tries would add two tries'
+    backoff and a 60-119 s second delay (5-6 minutes) to see the same failure twice more.
+    """
+    bucket = sandbox.info.bucket
+    throttled = sandbox.arm_s3_fault(method="PUT", bucket=bucket, key=VALIDATION, count=ATTEMPTS_PER_CALL)
+    earlier_run = _newest_run_id()
+    outcome: dict = {}
+
+    def run_in_background() -> None:
+        try:
+            outcome["value"] = run_dag(mark_success_pattern=f"check_iam_oidc|{AFTER_UPLOAD}")
+        except BaseException as e:  # surfaced below
+            outcome["error"] = e
+
+    runner = threading.Thread(target=run_in_background, daemon=True)
+    runner.start()
+
+    def failed_try() -> str | None:
+        """The upload task's state once the first try is over (or "finished" if the run ended)."""
+        if not runner.is_alive():
+            return "finished"
+        if _newest_run_id() in (None, earlier_run):
+            return None
+        state = latest_run().task_states.get("upload_dataset")
+        return state if state in ("up_for_retry", "failed", "success") else None
+
+    state = wait_for(failed_try, timeout=300, interval=0.5, what="the first try of upload_dataset to end")
+    # The retry starts 30 s or more after the failed try: look at the bucket in between.
+    between = {key: dataset_object(sandbox, key) for key in DATASET_KEYS}
+    multipart = aws(sandbox, "s3").list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    hits_between = sandbox.moto.s3_faults.hits(throttled)
+
+    runner.join(timeout=400)
+    assert not runner.is_alive(), "the DAG run did not finish"
+    if "error" in outcome:
+        raise outcome["error"]
+    result, run = outcome["value"]
+    failure = output(result)
+    assert state == "up_for_retry", f"the failed try was not retried ({state})\n{failure[-4000:]}"
+    assert hits_between == ATTEMPTS_PER_CALL  # every attempt of the one PutObject was throttled
+
+    # Nothing half-written by the failed try: train done, the throttled object and those after it absent.
+    assert between[TRAIN] is not None and between[TRAIN]["done"], between[TRAIN]
+    assert [between[key] for key in (VALIDATION, TEST, LABELS)] == [None] * 3
+    assert multipart == []
+
+    # The retry succeeded and uploaded only what was missing.
+    assert run.state == "success", failure[-4000:]
+    assert (run.task_states["upload_dataset"], run.task_states["submit_training"]) == ("success", "success")
+    assert run.xcoms["upload_dataset"]["uploaded"] == [VALIDATION, TEST, LABELS]
+    assert run.xcoms["upload_dataset"]["unchanged"] == [TRAIN]
+    fired = [(hit.code, hit.operation, hit.key) for hit in sandbox.moto.s3_faults.fired()]
+    assert fired == [("SlowDown", "PutObject", VALIDATION)] * ATTEMPTS_PER_CALL
+    assert_complete_dataset(sandbox)
+
+    # The failure says what was throttled, and which object: the error, not only botocore's message.
+    named = f"S3 PutObject of s3://{bucket}/{VALIDATION} failed: SlowDown: Please reduce your request rate."
+    assert named in failure, failure[-4000:]
+    error_lines = [line for line in failure.splitlines() if "SlowDown" in line]
+    assert all("Please reduce your request rate." in line for line in error_lines), "\n".join(error_lines)
+    assert "S3ObjectError" in failure
+    env = sandbox.env()
+    about_it = [line for line in failure.splitlines() if "SlowDown" in line or VALIDATION in line]
+    for secret in (env["AWS_SECRET_ACCESS_KEY"], env["AWS_ACCESS_KEY_ID"], "Authorization", "Signature="):
+        assert not any(secret in line for line in about_it), secret

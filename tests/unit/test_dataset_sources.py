@@ -7,6 +7,7 @@ from sagemaker_k8s.dataset.sources import (
     DEFAULT_SAMPLE_SOURCE,
     ENV_DATA_DIR,
     DatasetSource,
+    InvalidSourceError,
     bundled_sample_path,
     is_valid_bucket_name,
     parse_source,
@@ -71,19 +72,41 @@ def test_accepted_forms(text: str, kind: str, location: str) -> None:
         "ftp://example.com/mnist.pkl.gz",
         "gs://bucket/mnist.pkl.gz",
         "C:\\data\\mnist.pkl.gz",
+        "s3://[my-bucket/key",
+        "https://[::1/x",
     ],
 )
 def test_rejected_forms_name_the_param_and_accepted_forms(text: str) -> None:
-    with pytest.raises(ValueError, match="dataset_source") as excinfo:
+    with pytest.raises(InvalidSourceError, match="dataset_source") as excinfo:
         parse_source(text)
     assert "sample:mnist-5k" in str(excinfo.value)
     assert "s3://bucket/key" in str(excinfo.value)
+    assert excinfo.value.reason and excinfo.value.reason in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("sample:mnist-6k", "unknown sample 'mnist-6k' (known: mnist-5k)"),
+        ("s3://a..b/key", "'a..b' is not a valid S3 bucket name"),
+        ("file:///", "the path names a directory, not a file"),
+        ("https://example.com:99999/x", "Port out of range 0-65535"),
+        ("https://[::1/x", "Invalid IPv6 URL"),  # urlsplit's ValueError, as the same typed error
+        ("x" * 3000, "relative paths are not accepted"),
+    ],
+)
+def test_reason_says_why_without_the_value(text: str, reason: str) -> None:
+    """resolve_run_config quotes ``reason`` next to a capped copy of the value: one bounded line."""
+    with pytest.raises(InvalidSourceError) as excinfo:
+        parse_source(text)
+    assert excinfo.value.reason == reason
 
 
 @pytest.mark.parametrize("value", [None, 5, b"sample:mnist-5k"])
 def test_non_strings_are_rejected(value: object) -> None:
-    with pytest.raises(ValueError, match="dataset_source"):
+    with pytest.raises(InvalidSourceError, match="dataset_source") as excinfo:
         parse_source(value)  # type: ignore[arg-type]
+    assert excinfo.value.reason == f"not a string but {type(value).__name__}"
 
 
 def test_kind_is_checked() -> None:

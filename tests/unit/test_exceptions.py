@@ -6,6 +6,7 @@ import json
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from sagemaker_k8s.exceptions import (
     ConfigError,
@@ -19,11 +20,13 @@ from sagemaker_k8s.exceptions import (
     KubeUnauthorized,
     ManifestValidationError,
     OperatorNotReconcilingError,
+    S3ObjectError,
     SageMakerK8sError,
     SpecMismatchError,
     TerminalStateError,
     kube_error_from_status,
     redact,
+    s3_object_error,
 )
 
 FAIL_FAST = [
@@ -42,7 +45,16 @@ def test_permanent_errors_are_fail_exceptions(cls: type) -> None:
 
 
 @pytest.mark.parametrize(
-    "cls", [KubeApiError, KubeNotFound, KubeConflict, KubeForbidden, KubeUnauthorized, KubeTransientError]
+    "cls",
+    [
+        KubeApiError,
+        KubeNotFound,
+        KubeConflict,
+        KubeForbidden,
+        KubeUnauthorized,
+        KubeTransientError,
+        S3ObjectError,
+    ],
 )
 def test_api_errors_are_retryable(cls: type) -> None:
     assert issubclass(cls, AirflowException)
@@ -206,3 +218,91 @@ def test_tokens_never_reach_messages(secret_text: str) -> None:
 def test_redact_leaves_plain_text_alone() -> None:
     assert redact('trainingjobs "x" not found') == 'trainingjobs "x" not found'
     assert redact("a" * 600).endswith("…")
+
+
+# -- S3 ---------------------------------------------------------------------------------------------
+def _client_error(
+    code: str, message: str, status: int, retries: int, operation: str = "PutObject"
+) -> ClientError:
+    """What botocore raises after its retries (the response as its parser leaves it)."""
+    response = {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {
+            "RequestId": "4442587FB7D0A2F9",
+            "HTTPStatusCode": status,
+            "HTTPHeaders": {"x-amz-request-id": "4442587FB7D0A2F9", "authorization": "AWS4-HMAC-SHA256 sig"},
+            "RetryAttempts": retries,
+        },
+    }
+    return ClientError(response, operation)
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "attrs"),
+    [
+        (
+            _client_error("SlowDown", "Please reduce your request rate.", 503, 8),
+            "S3 PutObject of s3://my-bucket/xgboost-mnist/validation/examples failed: SlowDown: "
+            "Please reduce your request rate. (HTTP 503, 9 attempts)",
+            ("PutObject", "SlowDown", 503, 9),
+        ),
+        (
+            _client_error("InternalError", "We encountered an internal error.", 500, 0, "UploadPart"),
+            "S3 UploadPart of s3://my-bucket/xgboost-mnist/validation/examples failed: InternalError: "
+            "We encountered an internal error. (HTTP 500, 1 attempt)",
+            ("UploadPart", "InternalError", 500, 1),
+        ),
+        (
+            _client_error("AccessDenied", "Access Denied", 403, 0),
+            "S3 PutObject of s3://my-bucket/xgboost-mnist/validation/examples failed: AccessDenied: "
+            "Access Denied (HTTP 403, 1 attempt)",
+            ("PutObject", "AccessDenied", 403, 1),
+        ),
+        (
+            EndpointConnectionError(
+                endpoint_url="http://127.0.0.1:1/my-bucket/xgboost-mnist/validation/examples"
+            ),
+            "S3 request of s3://my-bucket/xgboost-mnist/validation/examples failed: EndpointConnectionError: "
+            'Could not connect to the endpoint URL: "http://127.0.0.1:1/my-bucket/xgboost-mnist/validation/examples"',
+            (None, "EndpointConnectionError", None, None),
+        ),
+        (
+            ReadTimeoutError(endpoint_url="https://s3.amazonaws.com/my-bucket"),
+            "S3 request of s3://my-bucket/xgboost-mnist/validation/examples failed: ReadTimeoutError: "
+            'Read timeout on endpoint URL: "https://s3.amazonaws.com/my-bucket"',
+            (None, "ReadTimeoutError", None, None),
+        ),
+    ],
+    ids=["throttled", "5xx-one-attempt", "denied", "no-connection", "timeout"],
+)
+def test_s3_errors_name_the_object_and_the_code(error: Exception, expected: str, attrs: tuple) -> None:
+    """botocore's own message ("An error occurred (SlowDown) when calling the PutObject operation")
+    names neither the bucket nor the key; a retry of the task is what helps."""
+    err = s3_object_error(error, bucket="my-bucket", key="xgboost-mnist/validation/examples")
+    assert str(err) == expected
+    assert (err.operation, err.code, err.status, err.attempts) == attrs
+    assert err.uri == "s3://my-bucket/xgboost-mnist/validation/examples"
+    assert isinstance(err, AirflowException) and not isinstance(err, AirflowFailException)
+
+
+def test_s3_operation_can_be_named_by_the_caller() -> None:
+    err = s3_object_error(
+        EndpointConnectionError(endpoint_url="x"), bucket="b-1", key="k", operation="upload"
+    )
+    assert str(err).startswith("S3 upload of s3://b-1/k failed: EndpointConnectionError")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "token=s3cr3tvalue was not accepted",
+        "Authorization: Bearer abc.def.ghi",
+        "line1\nline2\r\n" + "x" * 5000,
+    ],
+)
+def test_s3_messages_are_one_redacted_bounded_line_without_headers(message: str) -> None:
+    err = s3_object_error(_client_error("InvalidToken", message, 400, 0), bucket="b-1", key="k")
+    text = str(err)
+    assert "\n" not in text and len(text) < 500
+    for secret in ("s3cr3tvalue", "abc.def.ghi", "AWS4-HMAC-SHA256", "4442587FB7D0A2F9"):
+        assert secret not in text

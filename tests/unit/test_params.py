@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from sagemaker_k8s.constants import (
@@ -20,7 +24,14 @@ from sagemaker_k8s.constants import (
     VAR_OPERATOR_ROLE,
     VAR_REGION,
 )
-from sagemaker_k8s.params import PARAM_SPECS, RunConfig, resolve_run_config
+from sagemaker_k8s.dataset.sources import SAMPLES, parse_source
+from sagemaker_k8s.params import (
+    DATASET_SAMPLES,
+    DATASET_SOURCE_PATTERN,
+    PARAM_SPECS,
+    RunConfig,
+    resolve_run_config,
+)
 from sagemaker_k8s.run_config import _check
 
 EXPECTED = {
@@ -172,6 +183,7 @@ CASES: list[tuple[str, Any, bool]] = [
     ("execution_role_arn", "arn:aws:iam::123456789012:user/x", False),
     ("execution_role_arn", "arn:aws:iam::123456789012:role/x\n", False),
     ("execution_role_arn", "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/x", False),  # non-ASCII digits
+    ("operator_role_arn", "arn:aws:iam::" + "\u0660" * 12 + ":role/=", False),
     ("operator_role_arn", "arn:aws:iam::123456789012:role/x y", False),
     ("instance_type", "ml.m4.xlarge", True),
     ("instance_type", "ml.m5.large", True),
@@ -202,6 +214,13 @@ CASES: list[tuple[str, Any, bool]] = [
     ("hyperparameters", {"unknown": 1}, False),
     ("hyperparameters", {"eta": "0.2"}, False),
     ("hyperparameters", [], False),
+    ("hyperparameters", {"eta": math.nan}, False),  # NaN passes minimum/maximum: every comparison is false
+    ("hyperparameters", {"subsample": math.nan}, False),
+    ("hyperparameters", {"gamma": math.nan}, False),
+    ("hyperparameters", {"gamma": math.inf}, False),
+    ("hyperparameters", {"min_child_weight": 10**3000}, False),  # no float holds it; 3001 characters
+    ("hyperparameters", {"min_child_weight": 1e308, "gamma": 10**300}, True),
+    ("hyperparameters", {"num_round": 10.0}, True),  # JSON Schema's integer; stored as 10
     ("max_runtime_seconds", 2419200, True),
     ("max_runtime_seconds", 2419201, False),
     ("endpoint_name", None, True),
@@ -222,6 +241,27 @@ CASES: list[tuple[str, Any, bool]] = [
     ("dataset_source", "https://example.com/a b", False),
     ("dataset_source", "sample:MNIST", False),
     ("dataset_source", "ftp://x/y", False),
+    # What parse_source (upload_dataset) rejects, the pattern rejects too:
+    ("dataset_source", "sample:mnist-6k", False),
+    ("dataset_source", "s3://my-bucket/key?versionId=1", False),
+    ("dataset_source", "s3://my-bucket/key#part", False),
+    ("dataset_source", "s3://a..b/key", False),
+    ("dataset_source", "s3://my-bucket/ ", False),  # strip() leaves no key
+    ("dataset_source", "s3://my-bucket/\u3000", False),
+    ("dataset_source", "/data/", False),
+    ("dataset_source", "/data/\xa0", False),  # a directory once stripped
+    ("dataset_source", "file:///", False),
+    ("dataset_source", "file:///data%2F", False),  # unquoted: a directory
+    ("dataset_source", "file:///data%2f", False),
+    ("dataset_source", "https://example.com:99999/x", False),
+    ("dataset_source", "https://example.com:65536/x", False),
+    ("dataset_source", "https://example.com:\u0668\u0664/x", False),  # Arabic-Indic digits
+    ("dataset_source", "s3://192.168.1.1/key", True),
+    ("dataset_source", "s3://my-bucket/{{ dag_run.conf }}.pkl.gz", True),  # free text in a key is data
+    ("dataset_source", "file:///data/my%20file.pkl.gz", True),
+    ("dataset_source", "/data/x y", True),
+    ("dataset_source", "https://example.com:65535/x?a=1#b", True),
+    ("dataset_source", "https://example.com:0/x", True),
     ("training_image", None, True),
     ("training_image", "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1", True),
     ("training_image", "390948362332.dkr.ecr.cn-north-1.amazonaws.com.cn/xgboost:1", True),
@@ -256,6 +296,57 @@ def test_schema_cases(name: str, value: Any, valid: bool) -> None:
 )
 def test_hostile_strings_rejected(name: str, value: str) -> None:
     assert not ok(name, value)
+
+
+def _patterns(schema: Any) -> list[str]:
+    if isinstance(schema, dict):
+        own = [schema["pattern"]] if isinstance(schema.get("pattern"), str) else []
+        return own + [p for value in schema.values() for p in _patterns(value)]
+    if isinstance(schema, list):
+        return [p for value in schema for p in _patterns(value)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_patterns_read_alike_in_python_and_ecma(name: str) -> None:
+    """The form checks with Python's re, where \\d, \\w and \\s are Unicode; the task side uses
+    re.ASCII and the browser ECMA-262 (ASCII \\d and \\w, its own \\s). Spelled-out classes read alike."""
+    for pattern in _patterns(PARAM_SPECS[name].schema):
+        assert not re.search(r"(?<!\\)(\\\\)*\\[dDwWsSbB]", pattern), (name, pattern)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("execution_role_arn", "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:role/x"),
+        ("operator_role_arn", "arn:aws:iam::" + "\u0660" * 12 + ":role/="),
+        ("hyperparameters", {"eta": math.nan}),
+        ("hyperparameters", {"gamma": math.inf}),
+        ("hyperparameters", {"min_child_weight": 10**3000}),
+        ("dataset_source", "sample:mnist-6k"),
+        ("dataset_source", "s3://a..b/key"),
+        ("dataset_source", "file:///"),
+    ],
+)
+def test_the_form_rejects_what_the_task_side_rejects(name: str, value: Any) -> None:
+    from airflow.sdk import Param
+    from airflow.sdk.exceptions import ParamValidationError
+
+    assert not ok(name, value)
+    with pytest.raises(ParamValidationError):
+        Param(**PARAM_SPECS[name].param_kwargs()).resolve(value=value)
+
+
+def test_dataset_samples_are_the_bundled_ones() -> None:
+    assert set(DATASET_SAMPLES) == set(SAMPLES)  # params may not import dataset (DAG parse time)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.from_regex(DATASET_SOURCE_PATTERN.removeprefix("^").removesuffix("$"), fullmatch=True))
+def test_every_dataset_source_the_pattern_accepts_parses(value: str) -> None:
+    """upload_dataset parses dataset_source again: what the form and resolve_config accept, it takes."""
+    if ok("dataset_source", value):  # within maxLength
+        parse_source(value)
 
 
 IMPORT_PROBE = """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from sagemaker_k8s.constants import (
     VAR_BUCKET,
     VAR_CLUSTER,
+    VAR_DATASET_SOURCE,
     VAR_EXECUTION_ROLE,
     VAR_NAMESPACE,
     VAR_OPERATOR_ROLE,
@@ -169,6 +172,47 @@ def test_cross_checks(params: dict[str, Any], param: str, needle: str) -> None:
     assert needle in str(err)
 
 
+@pytest.mark.parametrize(
+    ("variables", "params", "needle"),
+    [
+        (
+            {**VARIABLES, VAR_REGION: "cn-north-1"},
+            {},
+            f"param 'execution_role_arn' (from Airflow Variable {VAR_EXECUTION_ROLE!r}): ARN partition 'aws' "
+            f"does not match region 'cn-north-1' (from Airflow Variable {VAR_REGION!r})",
+        ),
+        (
+            {**VARIABLES, VAR_OPERATOR_ROLE: "arn:aws-cn:iam::123456789012:role/op"},
+            {},
+            f"param 'operator_role_arn' (from Airflow Variable {VAR_OPERATOR_ROLE!r}): ARN partition "
+            f"'aws-cn' does not match region 'us-west-2' (from Airflow Variable {VAR_REGION!r})",
+        ),
+        (
+            VARIABLES,
+            {"region": "cn-north-1"},
+            f"param 'execution_role_arn' (from Airflow Variable {VAR_EXECUTION_ROLE!r}): ARN partition 'aws' "
+            "does not match region 'cn-north-1' (expected",
+        ),
+        (
+            {**VARIABLES, VAR_REGION: "il-central-1"},
+            {"execution_role_arn": ROLE},
+            f"param 'region' (from Airflow Variable {VAR_REGION!r}): no built-in XGBoost image",
+        ),
+        (
+            {VAR_BUCKET: "b-1", VAR_EXECUTION_ROLE: ROLE},
+            {"training_image": "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1"},
+            "jobs run in region 'eu-west-1' (from the AWS connection's region)",
+        ),
+    ],
+    ids=["region-and-role-from-variables", "operator-role", "region-as-param", "image-region", "connection"],
+)
+def test_cross_checks_say_which_value_came_from_a_variable(
+    variables: dict[str, Any], params: dict[str, Any], needle: str
+) -> None:
+    err = problems(params, variables, region="eu-west-1")
+    assert needle in str(err), err.problems
+
+
 def test_unlisted_region_works_with_explicit_image() -> None:
     image = "123456789012.dkr.ecr.il-central-1.amazonaws.com/xgboost:1"
     cfg = resolve({"region": "il-central-1", "training_image": image})
@@ -179,6 +223,109 @@ def test_hyperparameter_integers_given_as_floats_are_normalised() -> None:
     cfg = resolve({"hyperparameters": {"num_round": 10.0, "eta": 1.0, "max_depth": 3}})
     assert dict(cfg.hyperparameters) == {"num_round": 10, "eta": 1.0, "max_depth": 3}
     assert isinstance(cfg.hyperparameters["num_round"], int)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("instance_count", 2.0),
+        ("volume_size_gb", 1.0),
+        ("max_runtime_seconds", 3600.0),
+        ("smoke_test_rows", 1.0),
+    ],
+)
+def test_integer_params_given_as_integral_floats_are_stored_as_ints(name: str, value: float) -> None:
+    """JSON Schema calls 2.0 an integer; the manifests' checks, the CRD schemas and the smoke test's
+    slicing do not: RunConfig holds ints only, after an XCom round trip too."""
+    cfg = resolve({name: value})
+    assert getattr(cfg, name) == value and type(getattr(cfg, name)) is int
+    again = RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert type(getattr(again, name)) is int
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"instance_count": 2.5}, "param 'instance_count': 2.5 is not of type integer"),
+        ({"smoke_test_rows": 1e300}, "param 'smoke_test_rows': must be <= 1000 (got 1e+300)"),
+        ({"volume_size_gb": math.inf}, "param 'volume_size_gb': inf is not of type integer"),
+        ({"max_runtime_seconds": math.nan}, "param 'max_runtime_seconds': nan is not of type integer"),
+        ({"hyperparameters": {"num_round": 10.5}}, "param 'hyperparameters.num_round': 10.5 is not of type"),
+    ],
+)
+def test_integer_params_reject_what_is_no_integer(params: dict[str, Any], problem: str) -> None:
+    assert problem in problems(params).problems[0]
+
+
+@pytest.mark.parametrize(
+    ("hyperparameters", "problem"),
+    [
+        ({"eta": math.nan}, "param 'hyperparameters.eta': nan is not allowed: NaN (not a number)"),
+        (
+            {"subsample": math.nan},
+            "param 'hyperparameters.subsample': nan is not allowed: NaN (not a number)",
+        ),
+        ({"gamma": math.nan}, "param 'hyperparameters.gamma': nan is not allowed: NaN (not a number)"),
+        ({"gamma": math.inf}, "param 'hyperparameters.gamma': must be a finite number (got inf)"),
+        ({"gamma": -math.inf}, "param 'hyperparameters.gamma': must be >= 0 (got -inf)"),
+        (
+            {"min_child_weight": 10**3000},
+            "param 'hyperparameters.min_child_weight': must be a finite number "
+            "(got an integer of about 10**3000)",
+        ),
+        ({"min_child_weight": 10**5000}, "param 'hyperparameters': contains an integer too large to check"),
+    ],
+    ids=["eta-nan", "subsample-nan", "gamma-nan", "gamma-inf", "gamma-minus-inf", "10**3000", "10**5000"],
+)
+def test_hyperparameters_must_be_finite(hyperparameters: dict[str, Any], problem: str) -> None:
+    """SageMaker takes neither NaN nor Infinity, and a hyperparameter value is at most 2500 characters:
+    rejected up front, not by submit_training's manifest check after the dataset went up."""
+    err = problems({"hyperparameters": hyperparameters})
+    assert err.param == "hyperparameters"
+    assert err.problems == (problem,) or err.problems[0].startswith(problem), err.problems
+    assert all(len(p) < 300 for p in err.problems)
+
+
+@pytest.mark.parametrize("value", [1e308, 0.0, 5e-324, 10**300])
+def test_large_and_tiny_finite_hyperparameters_are_accepted(value: float) -> None:
+    assert resolve({"hyperparameters": {"gamma": value}}).hyperparameters["gamma"] == value
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("sample:mnist-6k", "unknown sample 'mnist-6k' (known: mnist-5k)"),
+        ("s3://my-bucket/key?versionId=1", "an s3:// source needs an object key and no '?query'"),
+        ("s3://my-bucket/key#part", "an s3:// source needs an object key and no '?query' or '#fragment'"),
+        ("s3://a..b/key", "'a..b' is not a valid S3 bucket name"),
+        ("/data/", "the path names a directory, not a file"),
+        ("file:///", "the path names a directory, not a file"),
+        ("file:///data%2F", "the path names a directory, not a file"),
+        ("https://example.com:99999/x", "Port out of range 0-65535"),
+        ("s3://my-bucket/\u3000", "an s3:// source needs an object key"),
+        ("http://localhost/x", "does not match the forms the param accepts"),
+    ],
+)
+def test_dataset_source_is_rejected_as_upload_dataset_would(value: str, reason: str) -> None:
+    """Every form the param's pattern lets through must parse (upload_dataset parses it again)."""
+    from sagemaker_k8s.dataset.sources import parse_source
+
+    err = problems({"dataset_source": value})
+    assert err.param == "dataset_source"
+    (problem,) = err.problems
+    assert problem.startswith("param 'dataset_source': ") and reason in problem, problem
+    if "does not match" not in reason:  # parse_source's own reason
+        with pytest.raises(ValueError, match=re.escape(reason)):
+            parse_source(value)
+
+
+def test_dataset_source_variable_is_parsed_too() -> None:
+    err = problems({}, {**VARIABLES, VAR_DATASET_SOURCE: "sample:mnist-6k"})
+    assert err.param == "dataset_source"
+    assert err.problems == (
+        f"Airflow Variable {VAR_DATASET_SOURCE!r} (fallback for param 'dataset_source'): "
+        "'sample:mnist-6k' is not a usable source: unknown sample 'mnist-6k' (known: mnist-5k)",
+    )
 
 
 def test_unknown_params_are_ignored() -> None:

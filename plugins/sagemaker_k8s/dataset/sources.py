@@ -93,15 +93,26 @@ def is_valid_bucket_name(name: str) -> bool:
     return bool(_BUCKET_RE.fullmatch(name)) and ".." not in name
 
 
-def _invalid(text: str, why: str) -> ValueError:
-    return ValueError(f"dataset_source {text!r} is invalid: {why}. Accepted forms: {ACCEPTED_FORMS}.")
+class InvalidSourceError(ValueError):
+    """``dataset_source`` is not one of the accepted forms; ``reason`` says why, without the value."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _invalid(text: str, why: str) -> InvalidSourceError:
+    return InvalidSourceError(
+        f"dataset_source {text!r} is invalid: {why}. Accepted forms: {ACCEPTED_FORMS}.", reason=why
+    )
 
 
 def parse_source(text: str) -> DatasetSource:
     """Parse the ``dataset_source`` param into a :class:`DatasetSource` (see the module docstring)."""
     if not isinstance(text, str):
-        raise ValueError(
-            f"dataset_source must be a string, got {type(text).__name__}. Accepted forms: {ACCEPTED_FORMS}."
+        raise InvalidSourceError(
+            f"dataset_source must be a string, got {type(text).__name__}. Accepted forms: {ACCEPTED_FORMS}.",
+            reason=f"not a string but {type(text).__name__}",
         )
     if _CONTROL_RE.search(text):
         raise _invalid(text, "it contains a newline or another control character")
@@ -121,7 +132,10 @@ def parse_source(text: str) -> DatasetSource:
     if ":" not in value:
         raise _invalid(text, "relative paths are not accepted")
 
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError as e:  # e.g. "Invalid IPv6 URL"
+        raise _invalid(text, str(e)) from e
     scheme = parts.scheme.lower()
     if scheme == "s3":
         if not value.startswith("s3://"):

@@ -2,7 +2,10 @@
 
 Thin on purpose: each method is one or two API calls returning plain data; judging that data
 (trust policies, permissions, checksums) is the pure modules' job. Throttling and 5xx (S3
-``SlowDown`` included) are retried by botocore's standard retry mode configured here.
+``SlowDown`` included) are retried by botocore's standard retry mode configured here
+(``max_attempts`` counts retries: 9 attempts per call, with up to 20 s of jittered backoff between
+them for throttling); what still fails surfaces from the dataset's S3 calls as an
+``S3ObjectError`` naming the object, which Airflow retries.
 """
 
 from __future__ import annotations
@@ -117,25 +120,45 @@ class SageMakerK8sAwsHook:
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def stored_sha256(self, bucket: str, key: str) -> str | None:
-        """The sha256 this pipeline recorded in the object's metadata, or None if absent."""
-        from botocore.exceptions import ClientError
+        """The sha256 this pipeline recorded in the object's metadata, or None if absent.
+
+        Raises ``S3ObjectError`` (retryable, names the object) when S3 does not answer.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from sagemaker_k8s.exceptions import s3_object_error
 
         try:
             head = self.s3.head_object(Bucket=bucket, Key=key)
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise
+            raise s3_object_error(e, bucket=bucket, key=key, operation="HeadObject") from e
+        except BotoCoreError as e:
+            raise s3_object_error(e, bucket=bucket, key=key, operation="HeadObject") from e
         return head.get("Metadata", {}).get(SHA256_METADATA)
 
     def upload(self, bucket: str, key: str, body: bytes, sha256: str) -> None:
-        """Upload atomically (multipart completes or nothing is visible) with the checksum as metadata."""
-        self.s3.upload_fileobj(
-            io.BytesIO(body),
-            bucket,
-            key,
-            ExtraArgs={"Metadata": {SHA256_METADATA: sha256}, "ContentType": "text/csv"},
-        )
+        """Upload atomically (multipart completes or nothing is visible) with the checksum as metadata.
+
+        Raises ``S3ObjectError`` (retryable, names ``s3://bucket/key`` and the S3 error code) when
+        the upload still fails after botocore's retries.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from sagemaker_k8s.exceptions import s3_object_error
+
+        try:
+            self.s3.upload_fileobj(
+                io.BytesIO(body),
+                bucket,
+                key,
+                ExtraArgs={"Metadata": {SHA256_METADATA: sha256}, "ContentType": "text/csv"},
+            )
+        except ClientError as e:  # its operation_name: PutObject, or UploadPart etc. when multipart
+            raise s3_object_error(e, bucket=bucket, key=key) from e
+        except BotoCoreError as e:  # no response at all: connection errors, timeouts
+            raise s3_object_error(e, bucket=bucket, key=key, operation="upload") from e
 
     # -- SageMaker ----------------------------------------------------------------------------------
     def final_metrics(self, job_name: str) -> dict[str, float]:

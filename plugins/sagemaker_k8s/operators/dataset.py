@@ -4,6 +4,8 @@
 ``<prefix>/test/examples``: pixels only (the batch-transform input). The test labels go to
 ``<prefix>/test-labels/labels`` (outside every channel prefix) for the endpoint smoke test.
 Each object carries the sha256 of its body as metadata; a rerun with the same data uploads nothing.
+An S3 call that still fails after botocore's retries raises ``S3ObjectError`` (names the object and
+S3's error code; retryable): the next try uploads only the objects not stored yet.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
         from sagemaker_k8s.dataset.layout import build_artifacts, channel_uri, labels_artifact, plan_upload
         from sagemaker_k8s.dataset.mnist import DatasetFormatError, load_splits
         from sagemaker_k8s.dataset.sources import parse_source
+        from sagemaker_k8s.exceptions import S3ObjectError
         from sagemaker_k8s.hooks.source import read_source
         from sagemaker_k8s.params import RunConfig
 
@@ -55,9 +58,18 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
         bodies = {artifact.key: body for artifact, body in artifacts}
         remote = {artifact.key: self.aws.stored_sha256(cfg.bucket, artifact.key) for artifact, _ in artifacts}
         to_upload, unchanged = plan_upload([a for a, _ in artifacts], remote)
-        for artifact in to_upload:
+        for done, artifact in enumerate(to_upload):
             self.log.info("uploading %d bytes to s3://%s/%s", artifact.size, cfg.bucket, artifact.key)
-            self.aws.upload(cfg.bucket, artifact.key, bodies[artifact.key], artifact.sha256)
+            try:
+                self.aws.upload(cfg.bucket, artifact.key, bodies[artifact.key], artifact.sha256)
+            except S3ObjectError:
+                self.log.error(
+                    "%d of %d objects are stored; a retry uploads only the %d others",
+                    len(unchanged) + done,
+                    len(artifacts),
+                    len(to_upload) - done,
+                )
+                raise
         for artifact in unchanged:
             self.log.info(
                 "s3://%s/%s is up to date (sha256 %s)", cfg.bucket, artifact.key, artifact.sha256[:12]
