@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import pytest
 from helpers import wait_for
-from runtime_helpers import ARTIFACTS
 
 from devtools.airflow_api import AirflowApi
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import USERNAME, LocalAirflow, group_members
 from devtools.postgres import ThrowawayPostgres, find_bindir
+from runtime.runtime_helpers import ARTIFACTS
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Runtime:
     postgres: ThrowawayPostgres
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def runtime(tmp_path_factory) -> Iterator[Runtime]:
     from sandbox.stack import Sandbox
 
@@ -58,7 +58,7 @@ def runtime(tmp_path_factory) -> Iterator[Runtime]:
         assert group_members(pgid) == [], "Airflow processes left after stop"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def scheduled_run(runtime) -> dict:
     """Unpause the DAG and wait for the run the scheduler creates on its own."""
     api = runtime.api

@@ -15,10 +15,10 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from runtime_helpers import ARTIFACTS
 
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import USERNAME
+from runtime.runtime_helpers import ARTIFACTS
 
 pytestmark = pytest.mark.e2e
 

@@ -4,9 +4,9 @@ run-time conf reaches the CRs, and both deferrable waits run in the triggerer pr
 from __future__ import annotations
 
 import pytest
-from runtime_helpers import watch_run
 
 from devtools.airflow_runs import DAG_ID
+from runtime.runtime_helpers import watch_run
 
 pytestmark = pytest.mark.e2e
 
