@@ -23,6 +23,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 from devtools.airflow_runs import airflow_bin, airflow_settings
@@ -179,6 +180,28 @@ class LocalAirflow:
                 proc.wait(timeout=10)
         self.pgid = None
 
+    @contextlib.contextmanager
+    def paused(self, component: str) -> Iterator[list[int]]:
+        """SIGSTOP one component and every process under it (a hung or partitioned component), and
+        SIGCONT them on the way out, children first. Yields the stopped pids."""
+        root = self.procs[component].pid
+        stopped: list[int] = []
+        try:
+            for pid in [root, *descendants(root)]:  # the parent first: it cannot fork once stopped
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGSTOP)
+                    stopped.append(pid)
+            deadline = time.monotonic() + 10  # SIGSTOP is delivered asynchronously
+            while any(process_state(pid) not in ("T", None) for pid in stopped):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{component} did not stop: {stopped}")
+                time.sleep(0.02)
+            yield stopped
+        finally:
+            for pid in reversed(stopped):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
     def __enter__(self) -> LocalAirflow:
         return self.start()
 
@@ -191,9 +214,9 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of a process group, from /proc."""
-    members = []
+def processes() -> list[tuple[int, int, int, int]]:
+    """Live (non-zombie) processes from /proc, as ``(pid, ppid, pgid, session)``."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -201,7 +224,32 @@ def group_members(pgid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
+        state, ppid, pgid, session = stat.rsplit(")", 1)[1].split()[:4]
+        if state != "Z":
+            found.append((int(entry.name), int(ppid), int(pgid), int(session)))
+    return found
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (``R``, ``S``, ``T`` stopped, ``Z``, ...); None once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes of a process group."""
+    return [pid for pid, _, group, _ in processes() if group == pgid]
+
+
+def descendants(pid: int) -> list[int]:
+    """Live children, grandchildren, ... of ``pid`` (parents before their children)."""
+    children: dict[int, list[int]] = {}
+    for child, parent, _, _ in processes():
+        children.setdefault(parent, []).append(child)
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        found.append(todo.pop(0))
+        todo.extend(children.get(found[-1], []))
+    return found

@@ -9,8 +9,16 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import wait_for
 
-from devtools.local_airflow import COMPONENTS, LocalAirflow, group_members, runtime_settings
+from devtools.local_airflow import (
+    COMPONENTS,
+    LocalAirflow,
+    descendants,
+    group_members,
+    process_state,
+    runtime_settings,
+)
 
 
 def test_settings_bind_loopback_and_share_one_secret(tmp_path):
@@ -72,3 +80,25 @@ def test_stop_ends_the_whole_group(tmp_path: Path, ignore_sigterm: bool):
     assert group_members(pgid) == []
     assert time.monotonic() - started < (10 if ignore_sigterm else 2)
     assert all(p.poll() is not None for p in airflow.procs.values())
+
+
+def test_paused_stops_a_component_and_its_children_then_resumes_them(tmp_path: Path):
+    airflow = LocalAirflow(tmp_path, {})
+    parent = subprocess.Popen(
+        [sys.executable, "-c", STUBBORN.replace("signal.signal(signal.SIGTERM, signal.SIG_IGN)", "")],
+        stdout=subprocess.PIPE,
+        text=True,
+        process_group=0,
+    )
+    try:
+        assert parent.stdout.readline().strip() == "ready"
+        airflow.procs["triggerer"], airflow.pgid = parent, parent.pid
+        (child,) = descendants(parent.pid)
+        with airflow.paused("triggerer") as stopped:
+            assert stopped == [parent.pid, child]
+            assert {process_state(parent.pid), process_state(child)} == {"T"}
+        # SIGCONT is asynchronous too
+        wait_for(lambda: "T" not in {process_state(parent.pid), process_state(child)}, 10, 0.02, "resume")
+    finally:
+        airflow.stop(grace=2)
+    assert group_members(parent.pid) == []
