@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import itertools
-import threading
 import time
 import uuid
 from collections import deque
 from urllib.parse import parse_qs
+
+from sandbox.faultrules import CountedRule, RuleRegistry
 
 #: code -> (HTTP status line, message), as S3 sends them.
 ERRORS: dict[str, tuple[str, str]] = {
@@ -41,21 +41,14 @@ _OBJECT_SUBRESOURCES = frozenset({"versionId", "partNumber", "uploadId", "upload
 
 
 @dataclasses.dataclass
-class S3FaultRule:
-    id: int
+class S3FaultRule(CountedRule):
     method: str | None
     bucket: str | None
     key: str | None
     operation: str | None
     part_number: int | None
     code: str | None
-    count: int | None
     delay_seconds: float
-    hits: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.count is None or self.hits < self.count
 
     def matches(self, request: S3Request) -> bool:
         if self.method and self.method != request.method:
@@ -91,13 +84,11 @@ class S3FaultHit:
     part_number: int | None
 
 
-class S3Faults:
+class S3Faults(RuleRegistry[S3FaultRule]):
     """Thread-safe rules plus a bounded log of the requests they fired for."""
 
     def __init__(self, log_size: int = 10000) -> None:
-        self._lock = threading.Lock()
-        self._rules: dict[int, S3FaultRule] = {}
-        self._ids = itertools.count(1)
+        super().__init__()
         self._fired: deque[S3FaultHit] = deque(maxlen=log_size)
 
     def add(
@@ -121,72 +112,45 @@ class S3Faults:
             raise ValueError("delay_seconds must be >= 0")
         if part_number is not None and (operation or "UploadPart") != "UploadPart":
             raise ValueError("part_number only applies to UploadPart")
-        rule = S3FaultRule(
-            id=next(self._ids),
-            method=method.upper() if method else None,
-            bucket=bucket,
-            key=key,
-            operation="UploadPart" if part_number is not None else operation,
-            part_number=None if part_number is None else int(part_number),
-            code=code,
-            count=count,
-            delay_seconds=float(delay_seconds),
+        return self._register(
+            lambda rule_id: S3FaultRule(
+                id=rule_id,
+                method=method.upper() if method else None,
+                bucket=bucket,
+                key=key,
+                operation="UploadPart" if part_number is not None else operation,
+                part_number=None if part_number is None else int(part_number),
+                code=code,
+                count=count,
+                delay_seconds=float(delay_seconds),
+            )
         )
-        with self._lock:
-            self._rules[rule.id] = rule
-        return rule.id
-
-    def remove(self, rule_id: int) -> None:
-        with self._lock:
-            rule = self._rules.get(rule_id)
-            if rule is not None:
-                rule.count = rule.hits  # keep hits() readable, never fire again
 
     def clear(self) -> None:
         """Disarm every rule (their hits stay readable) and forget the log of fired requests."""
+        super().clear()
         with self._lock:
-            for rule in self._rules.values():
-                rule.count = rule.hits
             self._fired.clear()
-
-    def hits(self, rule_id: int) -> int:
-        with self._lock:
-            rule = self._rules.get(rule_id)
-            return rule.hits if rule else 0
-
-    @property
-    def rules(self) -> list[S3FaultRule]:
-        """The active rules, in insertion order."""
-        with self._lock:
-            return [r for r in self._rules.values() if r.active]
-
-    def all_rules(self) -> list[S3FaultRule]:
-        """Copies of every rule armed so far, exhausted and cleared ones included (for their hits)."""
-        with self._lock:
-            return [dataclasses.replace(r) for r in self._rules.values()]
 
     def fired(self) -> list[S3FaultHit]:
         with self._lock:
             return list(self._fired)
 
     def match(self, request: S3Request) -> S3FaultRule | None:
-        with self._lock:
-            for rule in self._rules.values():
-                if rule.active and rule.matches(request):
-                    rule.hits += 1
-                    self._fired.append(
-                        S3FaultHit(
-                            rule.id,
-                            rule.code,
-                            request.method,
-                            request.bucket,
-                            request.key,
-                            request.operation,
-                            request.part_number,
-                        )
-                    )
-                    return rule
-        return None
+        def log(rule: S3FaultRule) -> None:
+            self._fired.append(
+                S3FaultHit(
+                    rule.id,
+                    rule.code,
+                    request.method,
+                    request.bucket,
+                    request.key,
+                    request.operation,
+                    request.part_number,
+                )
+            )
+
+        return self._take_first(lambda rule: rule.matches(request), log)
 
 
 # -- reading a request ----------------------------------------------------------------------------

@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from sandbox.faultrules import CountedRule, RuleRegistry
 from sandbox.kube.requestinfo import RequestInfo
 
 
 @dataclass
-class FaultRule:
-    id: int
+class FaultRule(CountedRule):
     method: str | None
     path_regex: str
     status: int | None
-    count: int | None
     delay_seconds: float
     retry_after: int | None
     message: str | None = None
     delay_after_seconds: float = 0.0  # served, then the response is held: the write is already committed
-    hits: int = 0
     pattern: re.Pattern = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.pattern = re.compile(self.path_regex)
 
-    @property
-    def active(self) -> bool:
-        return self.count is None or self.hits < self.count
 
-
-class Faults:
+class Faults(RuleRegistry[FaultRule]):
     """Rules are checked in insertion order against ``METHOD`` and the request path (``re.search``).
 
     The first active matching rule fires: it waits ``delay_seconds`` and then, if ``status`` is set,
@@ -43,11 +36,6 @@ class Faults:
     ``count`` limits how many requests a rule fires for (None: forever). In-process calls
     (``srv.apply`` ...) are never faulted.
     """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._rules: dict[int, FaultRule] = {}
-        self._ids = itertools.count(1)
 
     def add(
         self,
@@ -60,51 +48,25 @@ class Faults:
         message: str | None = None,
         delay_after_seconds: float = 0.0,
     ) -> int:
-        rule = FaultRule(
-            next(self._ids),
-            method.upper() if method else None,
-            path_regex,
-            status,
-            count,
-            float(delay_seconds),
-            retry_after,
-            message,
-            float(delay_after_seconds),
+        return self._register(
+            lambda rule_id: FaultRule(
+                id=rule_id,
+                count=count,
+                method=method.upper() if method else None,
+                path_regex=path_regex,
+                status=status,
+                delay_seconds=float(delay_seconds),
+                retry_after=retry_after,
+                message=message,
+                delay_after_seconds=float(delay_after_seconds),
+            )
         )
-        with self._lock:
-            self._rules[rule.id] = rule
-        return rule.id
-
-    def remove(self, rule_id: int) -> None:
-        with self._lock:
-            rule = self._rules.get(rule_id)
-            if rule is not None:
-                rule.count = rule.hits  # keep hits() readable, never fire again
-
-    def clear(self) -> None:
-        with self._lock:
-            for rule in self._rules.values():
-                rule.count = rule.hits
-
-    def hits(self, rule_id: int) -> int:
-        with self._lock:
-            rule = self._rules.get(rule_id)
-            return rule.hits if rule else 0
-
-    @property
-    def rules(self) -> list[FaultRule]:
-        with self._lock:
-            return [r for r in self._rules.values() if r.active]
 
     def match(self, method: str, path: str) -> FaultRule | None:
-        with self._lock:
-            for rule in self._rules.values():
-                if not rule.active or (rule.method and rule.method != method.upper()):
-                    continue
-                if rule.pattern.search(path):
-                    rule.hits += 1
-                    return rule
-        return None
+        method = method.upper()
+        return self._take_first(
+            lambda r: (not r.method or r.method == method) and bool(r.pattern.search(path))
+        )
 
 
 @dataclass
