@@ -180,7 +180,8 @@ class AsyncSageMakerK8sHook:
 
         return AsyncKubernetesHook(conn_id=self.kubernetes_conn_id)
 
-    async def get(self, kind: ResourceKind, name: str, namespace: str) -> dict:
+    async def _call(self, what: str, method: str, *args) -> Any:
+        """``CustomObjectsApi.<method>(*args)`` on a fresh client, errors typed, retried with backoff."""
         from kubernetes_asyncio import client
 
         errors = _transport_errors()
@@ -188,33 +189,35 @@ class AsyncSageMakerK8sHook:
         async def once():
             try:
                 async with self.provider_hook.get_conn() as api_client:
-                    api = client.CustomObjectsApi(api_client)
-                    return await api.get_namespaced_custom_object(
-                        kind.group, kind.version, namespace, kind.plural, name
-                    )
+                    return await getattr(client.CustomObjectsApi(api_client), method)(*args)
             except errors as e:
                 raise _translate(e) from e
 
-        return await acall_with_retry(once, self.backoff, f"get {kind.plural}/{name}")
+        return await acall_with_retry(once, self.backoff, what)
+
+    async def get(self, kind: ResourceKind, name: str, namespace: str) -> dict:
+        return await self._call(
+            f"get {kind.plural}/{name}",
+            "get_namespaced_custom_object",
+            kind.group,
+            kind.version,
+            namespace,
+            kind.plural,
+            name,
+        )
 
     async def delete(self, kind: ResourceKind, name: str, namespace: str) -> bool:
         """Delete (the controller's finalizer then stops the job); False if it was already gone."""
-        from kubernetes_asyncio import client
-
-        errors = _transport_errors()
-
-        async def once():
-            try:
-                async with self.provider_hook.get_conn() as api_client:
-                    api = client.CustomObjectsApi(api_client)
-                    await api.delete_namespaced_custom_object(
-                        kind.group, kind.version, namespace, kind.plural, name
-                    )
-            except errors as e:
-                raise _translate(e) from e
-
         try:
-            await acall_with_retry(once, self.backoff, f"delete {kind.plural}/{name}")
+            await self._call(
+                f"delete {kind.plural}/{name}",
+                "delete_namespaced_custom_object",
+                kind.group,
+                kind.version,
+                namespace,
+                kind.plural,
+                name,
+            )
         except KubeNotFound:
             return False
         return True
