@@ -18,6 +18,10 @@ The Amazon SageMaker Operators for Kubernetes walkthrough as one pipeline:
    failure with SageMaker's reason.
 6. **deploy_endpoint** - a `HostingDeployment` CR serving `status.modelPath`, until `InService`.
 7. **smoke_test_endpoint** - invokes the endpoint with test rows and reports accuracy.
+8. **cleanup_training** - runs after `wait_training` whatever its outcome: if the wait did not
+   succeed and the `TrainingJob` is still pending, running or reconciling, deletes it so the
+   operator stops the SageMaker job (e.g. the wait was marked failed before a triggerer picked it
+   up). A finished job's CR is kept as the record.
 
 ## Parameters
 Trigger the DAG with the form, or pass the same keys as conf. Empty (null) `region`,
@@ -38,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
+from sagemaker_k8s.operators.cleanup import SageMakerK8sCleanupOperator
 from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
 from sagemaker_k8s.operators.dataset import SageMakerK8sDatasetUploadOperator
 from sagemaker_k8s.operators.hosting import SageMakerK8sHostingOperator
@@ -82,4 +87,9 @@ with DAG(
         task_id="smoke_test_endpoint", config=config.output, endpoint=endpoint.output, dataset=dataset.output
     )
 
+    cleanup = SageMakerK8sCleanupOperator(
+        task_id="cleanup_training", submit_task_id=training.task_id, wait_task_id=trained.task_id
+    )
+
     preflight >> dataset >> training
+    trained >> cleanup

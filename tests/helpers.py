@@ -17,6 +17,24 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str
         time.sleep(interval)
 
 
+def dag_task_ids() -> set[str]:
+    """The pipeline DAG's task ids, read from the DAG file itself (parsed once per process)."""
+    global _TASK_IDS
+    if _TASK_IDS is None:
+        from pathlib import Path
+
+        from airflow.dag_processing.dagbag import DagBag
+
+        from devtools.airflow_runs import DAG_ID
+
+        dags = Path(__file__).resolve().parents[1] / "dags"
+        _TASK_IDS = frozenset(DagBag(dag_folder=str(dags)).dags[DAG_ID].task_ids)
+    return set(_TASK_IDS)
+
+
+_TASK_IDS: frozenset[str] | None = None
+
+
 def listening_addresses(pids) -> list[tuple[str, bool]]:
     """(local address as the kernel writes it in hex, is_loopback) of every TCP socket in LISTEN state
     held by the processes ``pids`` (read from /proc: no extra tool needed)."""

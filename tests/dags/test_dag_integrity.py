@@ -31,6 +31,8 @@ TASKS = [
     "deploy_endpoint",
     "smoke_test_endpoint",
 ]
+#: Runs after the wait whatever its outcome; the run's state still comes from the main chain.
+CLEANUP = "cleanup_training"
 #: Importing any of these while parsing the DAG file would make every parse pay for it.
 MUST_NOT_IMPORT = ("kubernetes", "kubernetes_asyncio", "boto3", "botocore", "numpy", "aiohttp", "moto")
 
@@ -142,11 +144,22 @@ def test_start_date_is_static(dag):
 
 
 def test_tasks_in_dependency_order(dag):
-    assert [t.task_id for t in dag.topological_sort()] == TASKS
-    assert sorted(dag.task_ids) == sorted(TASKS)
+    assert [t.task_id for t in dag.topological_sort() if t.task_id != CLEANUP] == TASKS
+    assert sorted(dag.task_ids) == sorted([*TASKS, CLEANUP])
     for upstream, downstream in itertools.pairwise(TASKS):
         assert upstream in dag.get_task(downstream).upstream_task_ids, f"{upstream} >> {downstream}"
     assert dag.get_task("resolve_config").upstream_task_ids == set()
+
+
+def test_cleanup_follows_the_wait_whatever_its_outcome(dag):
+    cleanup = dag.get_task(CLEANUP)
+    assert cleanup.upstream_task_ids == {"wait_training"}
+    assert cleanup.downstream_task_ids == set()
+    assert cleanup.trigger_rule == "all_done"
+    assert (cleanup.submit_task_id, cleanup.wait_task_id) == ("submit_training", "wait_training")
+    # a plain task, not a teardown: clearing the wait must not clear (and re-run) the submit
+    assert not cleanup.is_teardown
+    assert dag.get_task("submit_training").is_setup is False
 
 
 def test_retries(dag):

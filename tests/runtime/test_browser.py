@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
+from helpers import dag_task_ids
 
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import USERNAME
@@ -32,7 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-TASKS = 7
 
 
 def chromium_path() -> str | None:
@@ -108,11 +108,11 @@ def test_trigger_form_run_goes_green_and_reaches_the_crs(page, runtime):
 
     assert api.wait_run(DAG_ID, run_id, timeout=600)["state"] == "success"
     page.reload()
-    page.get_by_text(f"{TASKS} Task Instances").wait_for()
+    page.get_by_text(f"{len(dag_task_ids())} Task Instances").wait_for()
     rows = page.locator("table tbody tr")
     rows.first.wait_for()
     states = [row.inner_text() for row in rows.all()]
-    assert len(states) == TASKS and all("Success" in s for s in states), states
+    assert len(states) == len(dag_task_ids()) and all("Success" in s for s in states), states
     shot(page, "finished-run.png")
 
     (training,) = [

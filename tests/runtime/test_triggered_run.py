@@ -4,6 +4,7 @@ run-time conf reaches the CRs, and both deferrable waits run in the triggerer pr
 from __future__ import annotations
 
 import pytest
+from helpers import dag_task_ids
 
 from devtools.airflow_runs import DAG_ID
 from runtime.runtime_helpers import watch_run
@@ -13,17 +14,6 @@ pytestmark = pytest.mark.e2e
 
 def training_jobs(sandbox) -> list[dict]:
     return sandbox.kube.list_objects("sagemaker.aws.amazon.com/v1", "trainingjobs")
-
-
-TASKS = {
-    "resolve_config",
-    "check_iam_oidc",
-    "upload_dataset",
-    "submit_training",
-    "wait_training",
-    "deploy_endpoint",
-    "smoke_test_endpoint",
-}
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +41,7 @@ def triggered(runtime, scheduled_run):
 def test_run_succeeds_with_every_task_green(runtime, triggered):
     assert triggered.run["state"] == "success", triggered.seen
     tis = runtime.api.task_instances(DAG_ID, triggered.run["dag_run_id"])
-    assert {t: ti["state"] for t, ti in tis.items()} == dict.fromkeys(TASKS, "success")
+    assert {t: ti["state"] for t, ti in tis.items()} == dict.fromkeys(dag_task_ids(), "success")
 
 
 @pytest.mark.parametrize(
