@@ -107,6 +107,18 @@ class AirflowApi:
             "PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}", {"new_state": state}
         )
 
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], *, include_downstream: bool = True) -> Any:
+        """Clear task instances of one run, as the UI's Clear button does (running ones included)."""
+        body = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "task_ids": task_ids,
+            "only_failed": False,
+            "include_downstream": include_downstream,
+            "reset_dag_runs": True,
+        }
+        return self._request("POST", f"/api/v2/dags/{dag_id}/clearTaskInstances", body)
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         quoted = urllib.parse.quote(run_id, safe="")
         path = f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/xcomEntries/{key}"
@@ -119,5 +131,15 @@ class AirflowApi:
         )
         content = answer.get("content", []) if isinstance(answer, dict) else answer
         if isinstance(content, list):
-            return "\n".join(c.get("event", "") if isinstance(c, dict) else str(c) for c in content)
+            return "\n".join(_log_line(c) for c in content)
         return str(content)
+
+
+def _log_line(entry: Any) -> str:
+    """One structured log entry as the UI shows it: the event, then any exception's type and message."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    errors = [e for e in entry.get("error_detail") or [] if isinstance(e, dict)]
+    return "\n".join(
+        [entry.get("event", ""), *(f"{e.get('exc_type')}: {e.get('exc_value')}" for e in errors)]
+    )

@@ -1,9 +1,10 @@
-"""Fault matrix #8 on the real runtime: a user marks the deferred training wait failed in Airflow while
-the SageMaker job runs. Either way the CR is deleted, the operator's finalizer stops the job, and no
-orphan is left:
+"""Fault matrix #8 on the real runtime: a user marks the deferred training wait failed, or clears it, in
+Airflow while the SageMaker job runs. Either way the CR is deleted, the operator's finalizer stops the
+job, and no orphan is left:
 
 * a triggerer is running the wait's trigger: the triggerer cancels it as a user action and calls the
-  trigger's ``on_kill``, which deletes the CR;
+  trigger's ``on_kill``, which deletes the CR (the cleared wait then runs again and fails: the job it
+  waited for is gone);
 * no triggerer has picked the trigger up yet (here: the triggerer is paused, SIGSTOP): nothing in
   Airflow cancels anything, and ``cleanup_training``, which runs after the wait whatever its outcome,
   finds the job still running and deletes the CR.
@@ -41,6 +42,20 @@ def start_hanging_run(api, sandbox, prefix: str) -> tuple[str, dict]:
     return run_id, cr
 
 
+def wait_until_the_trigger_polls(sandbox, cr: dict) -> None:
+    """The triggerer runs the trigger once it polls the CR (the task's own first look came before)."""
+    name, deferred_at = cr["metadata"]["name"], time.time()
+    wait_for(
+        lambda: any(
+            r.method == "GET" and r.path.endswith(f"/trainingjobs/{name}") and r.started > deferred_at
+            for r in sandbox.kube.requests
+        ),
+        120,
+        0.2,
+        "the trigger to poll the CR",
+    )
+
+
 def assert_stopped_and_failed(api, sandbox, run_id: str, cr: dict) -> dict:
     """The CR is gone, the job Stopped, the run failed at the wait; returns cleanup_training's XCom."""
     name, namespace = cr["metadata"]["name"], cr["metadata"]["namespace"]
@@ -68,17 +83,7 @@ def test_marked_failed_while_the_trigger_runs_its_on_kill_deletes_the_cr(runtime
     try:
         run_id, cr = start_hanging_run(api, sandbox, "marked-failed")
         name = cr["metadata"]["name"]
-        deferred_at = time.time()
-        # The triggerer runs the trigger once it polls the CR (the task's own check came before).
-        wait_for(
-            lambda: any(
-                r.method == "GET" and r.path.endswith(f"/trainingjobs/{name}") and r.started > deferred_at
-                for r in sandbox.kube.requests
-            ),
-            120,
-            0.2,
-            "the trigger to poll the CR",
-        )
+        wait_until_the_trigger_polls(sandbox, cr)
         api.set_task_state(DAG_ID, run_id, "wait_training", "failed")
         cleanup = assert_stopped_and_failed(api, sandbox, run_id, cr)
         logs = (
@@ -88,6 +93,31 @@ def test_marked_failed_while_the_trigger_runs_its_on_kill_deletes_the_cr(runtime
         # The trigger's on_kill deleted it; the cleanup found it gone (or already being deleted).
         assert cleanup["wait_state"] == "failed"
         assert cleanup["name"] == name
+    finally:
+        sandbox.clear_faults()
+
+
+def test_cleared_while_the_trigger_runs_its_on_kill_deletes_the_cr_and_the_rerun_fails(
+    runtime, scheduled_run
+):
+    api, sandbox = runtime.api, runtime.sandbox
+    sandbox.arm_fault("hang", kind="TrainingJob")
+    try:
+        run_id, cr = start_hanging_run(api, sandbox, "cleared")
+        wait_until_the_trigger_polls(sandbox, cr)
+        api.clear(DAG_ID, run_id, ["wait_training"])
+        cleanup = assert_stopped_and_failed(api, sandbox, run_id, cr)
+        wait = api.task_instances(DAG_ID, run_id)["wait_training"]
+        assert wait["try_number"] == 2, wait  # cleared, so it ran again
+        logs = (
+            api.task_log(DAG_ID, run_id, "wait_training", 1)
+            + runtime.airflow.log_path("triggerer").read_text()
+        )
+        assert ON_KILL_LINE in logs or "invoking on_kill" in logs, logs[-4000:]
+        rerun = " ".join(api.task_log(DAG_ID, run_id, "wait_training", 2).split())
+        name, namespace = cr["metadata"]["name"], cr["metadata"]["namespace"]
+        assert f"TrainingJob {namespace}/{name}" in rerun and ("deleted" in rerun), rerun[-3000:]
+        assert cleanup["deleted"] is False  # nothing left to clean: on_kill did it
     finally:
         sandbox.clear_faults()
 
