@@ -32,7 +32,9 @@ connection. Connections: `aws_default` and `kubernetes_default`.
 ## Schedule and polling
 Weekly retraining by default; set the environment variable `SAGEMAKER_K8S_RETRAIN_SCHEDULE`
 (a cron expression, a preset such as `@daily`, or `none`) on the scheduler and dag-processor.
-`SAGEMAKER_K8S_POLL_INTERVAL` (seconds, default 30) sets how often the waits poll the CRs.
+`SAGEMAKER_K8S_POLL_INTERVAL` (seconds, default 30) sets how often the waits poll the CRs;
+`SAGEMAKER_K8S_RECONCILING_TIMEOUT` (seconds, default 600) how long a wait lets the operator retry an
+error (`ReconcilingTrainingJob`, `ReconcilingEndpoint`) before failing with its message.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
 
 _schedule = os.environ.get("SAGEMAKER_K8S_RETRAIN_SCHEDULE", "@weekly").strip()
 _poll = float(os.environ.get("SAGEMAKER_K8S_POLL_INTERVAL", "30"))
+_reconciling = float(os.environ.get("SAGEMAKER_K8S_RECONCILING_TIMEOUT", "600"))
 
 with DAG(
     dag_id="sagemaker_xgboost_mnist",
@@ -78,10 +81,17 @@ with DAG(
     dataset = SageMakerK8sDatasetUploadOperator(task_id="upload_dataset", config=config.output)
     training = SageMakerK8sTrainingOperator(task_id="submit_training", config=config.output)
     trained = SageMakerK8sTrainingSensor(
-        task_id="wait_training", training=training.output, poke_interval=_poll
+        task_id="wait_training",
+        training=training.output,
+        poke_interval=_poll,
+        reconciling_timeout=_reconciling,
     )
     endpoint = SageMakerK8sHostingOperator(
-        task_id="deploy_endpoint", config=config.output, training=trained.output, poll_interval=_poll
+        task_id="deploy_endpoint",
+        config=config.output,
+        training=trained.output,
+        poll_interval=_poll,
+        reconciling_timeout=_reconciling,
     )
     smoke = SageMakerK8sEndpointSmokeTestOperator(
         task_id="smoke_test_endpoint", config=config.output, endpoint=endpoint.output, dataset=dataset.output

@@ -85,6 +85,7 @@ class RunResult:
     state: str
     task_states: dict[str, str] = field(default_factory=dict)
     xcoms: dict[str, object] = field(default_factory=dict)
+    try_numbers: dict[str, int] = field(default_factory=dict)
 
 
 def latest_run(dag_id: str = DAG_ID) -> RunResult:
@@ -104,7 +105,12 @@ def latest_run(dag_id: str = DAG_ID) -> RunResult:
         tis = session.scalars(
             select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
         ).all()
-        result = RunResult(run.run_id, str(run.state), {ti.task_id: str(ti.state) for ti in tis})
+        result = RunResult(
+            run.run_id,
+            str(run.state),
+            {ti.task_id: str(ti.state) for ti in tis},
+            try_numbers={ti.task_id: ti.try_number for ti in tis},
+        )
         for row in session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id, key="return_value")):
             result.xcoms[row.task_id] = XComModel.deserialize_value(row)
     return result

@@ -287,3 +287,21 @@ def test_weekly_retraining_runs_every_sunday_at_midnight_utc(dag):
         )
     assert all(t.weekday() == 6 and (t.hour, t.minute, t.second) == (0, 0, 0) for t in times), times
     assert [b - a for a, b in itertools.pairwise(times)] == [timedelta(days=7)] * 4
+
+
+@pytest.mark.parametrize(
+    ("env", "poll", "reconciling"),
+    [
+        ({}, 30.0, 600.0),
+        ({"SAGEMAKER_K8S_POLL_INTERVAL": "7", "SAGEMAKER_K8S_RECONCILING_TIMEOUT": "42"}, 7.0, 42.0),
+    ],
+)
+def test_wait_timings_come_from_the_environment(monkeypatch, env, poll, reconciling):
+    for key in ("SAGEMAKER_K8S_POLL_INTERVAL", "SAGEMAKER_K8S_RECONCILING_TIMEOUT"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    dag = DagBag(dag_folder=str(DAG_FILE)).dags[DAG_ID]
+    wait, deploy = dag.get_task("wait_training"), dag.get_task("deploy_endpoint")
+    assert (wait.poke_interval, wait.reconciling_timeout) == (poll, reconciling)
+    assert (deploy.poll_interval, deploy.reconciling_timeout) == (poll, reconciling)

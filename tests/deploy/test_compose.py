@@ -107,6 +107,7 @@ PASSED_THROUGH = (
     "AIRFLOW_VAR_SAGEMAKER_K8S_DATASET_SOURCE",
     "SAGEMAKER_K8S_RETRAIN_SCHEDULE",
     "SAGEMAKER_K8S_POLL_INTERVAL",
+    "SAGEMAKER_K8S_RECONCILING_TIMEOUT",
 )
 #: ``.env`` variables that must have no default in the compose file and only placeholders in the example.
 SECRET_VARS = (
@@ -521,7 +522,11 @@ def test_compose_defaults_match_the_dag(common, env_example):
         ):
             dag_defaults[ast.literal_eval(node.args[0])] = ast.literal_eval(node.args[1])
     env = _env(common)
-    for key in ("SAGEMAKER_K8S_RETRAIN_SCHEDULE", "SAGEMAKER_K8S_POLL_INTERVAL"):
+    for key in (
+        "SAGEMAKER_K8S_RETRAIN_SCHEDULE",
+        "SAGEMAKER_K8S_POLL_INTERVAL",
+        "SAGEMAKER_K8S_RECONCILING_TIMEOUT",
+    ):
         assert env[key] == "${" + key + ":-" + dag_defaults[key] + "}"
         assert env_example[key] == dag_defaults[key]
 

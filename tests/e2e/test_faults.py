@@ -50,6 +50,34 @@ def test_stopped_training_fails_the_sensor_and_skips_hosting(sandbox, run_dag):
     assert aws(sandbox, "sagemaker").list_endpoints()["Endpoints"] == []
 
 
+def test_training_stuck_reconciling_fails_after_the_bound_and_the_cleanup_deletes_the_cr(sandbox, run_dag):
+    """Fault #3: the operator cannot reach SageMaker (a role it cannot use) and keeps the CR in
+    ``ReconcilingTrainingJob``. The wait fails after ``SAGEMAKER_K8S_RECONCILING_TIMEOUT`` with the
+    operator's message, without retrying; ``cleanup_training`` deletes the CR nobody watches any more."""
+    reason = "AccessDeniedException: sagemaker-k8s-operator-irsa is not authorized (injected)"
+    sandbox.arm_fault(f"reconcile-error:{reason}", kind="TrainingJob")
+    result, run = run_dag(env={"SAGEMAKER_K8S_RECONCILING_TIMEOUT": "15"})
+    assert run.state == "failed", output(result)[-3000:]
+    states = run.task_states
+    assert (states["submit_training"], states["wait_training"]) == ("success", "failed")
+    assert states["deploy_endpoint"] == states["smoke_test_endpoint"] == "upstream_failed"
+    assert states["cleanup_training"] == "success"
+    flat = " ".join(output(result).split())
+    assert "ReconcilingTrainingJob" in flat and reason in flat, flat[-4000:]
+    assert run.try_numbers["wait_training"] == 1, "a stuck controller is not retried"
+
+    cleanup = run.xcoms["cleanup_training"]
+    assert cleanup["deleted"] is True and cleanup["wait_state"] == "failed", cleanup
+    assert "still reconciling (ReconcilingTrainingJob)" in cleanup["reason"]
+    # The operator holds its finalizer until it can reach SageMaker again; no job was ever created.
+    (cr,) = custom_objects(sandbox, "trainingjobs")
+    assert cr["metadata"].get("deletionTimestamp"), cr["metadata"]
+    assert training_jobs(sandbox) == []
+    sandbox.clear_faults()
+    wait_for(lambda: custom_objects(sandbox, "trainingjobs") == [], timeout=60, what="the CR to go")
+    assert training_jobs(sandbox) == []
+
+
 def test_transient_kubernetes_api_errors_are_retried(sandbox, run_dag):
     faults = sandbox.kube.faults
     # Rules fire in insertion order: the 503s first, then one 429 with Retry-After.
