@@ -50,20 +50,14 @@ def upload_sample(sandbox):
     """Upload the bundled sample's splits under ``s3://<bucket>/<prefix>/{train,validation,test}/``."""
 
     def upload(prefix: str = "xgboost") -> str:
-        import boto3
+        from helpers import aws
 
         from sagemaker_k8s.dataset.layout import build_artifacts
         from sagemaker_k8s.dataset.mnist import load_sample_csv_gz, split_sample
         from sagemaker_k8s.dataset.sources import bundled_sample_path
 
         X, y = load_sample_csv_gz(bundled_sample_path().read_bytes())
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=sandbox.info.aws_endpoint_url,
-            region_name=sandbox.info.region,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",  # noqa: S106 - moto
-        )
+        s3 = aws(sandbox, "s3")
         for artifact, body in build_artifacts(split_sample(X, y), prefix):
             s3.put_object(Bucket=sandbox.info.bucket, Key=artifact.key, Body=body)
         return f"s3://{sandbox.info.bucket}/{prefix}/"

@@ -72,9 +72,11 @@ def _is_loopback_v6(address: str) -> bool:
     return address in {"00000000000000000000000001000000", "0000000000000000FFFF00000100007F"}
 
 
-def aws(sandbox, service: str):
-    """A boto3 client for the sandbox's moto server (dummy credentials)."""
+def aws(sandbox, service: str, *, retries: bool = True):
+    """A boto3 client for the sandbox's moto server (dummy credentials). ``retries=False``: one
+    attempt per call, for tests that must see the first error."""
     import boto3
+    from botocore.config import Config
 
     return boto3.client(
         service,
@@ -82,4 +84,5 @@ def aws(sandbox, service: str):
         region_name=sandbox.info.region,
         aws_access_key_id="test",
         aws_secret_access_key="test",  # noqa: S106 - moto
+        config=None if retries else Config(retries={"total_max_attempts": 1}),
     )

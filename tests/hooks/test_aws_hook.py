@@ -10,7 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 
-import boto3
+import helpers
 import pytest
 from botocore.exceptions import ClientError
 from helpers import wait_for
@@ -37,13 +37,7 @@ def aws(sandbox_env) -> SageMakerK8sAwsHook:
 
 
 def boto(sandbox, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.info.aws_endpoint_url,
-        region_name=sandbox.info.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto
-    )
+    return helpers.aws(sandbox, service)
 
 
 # -- EKS / IAM -------------------------------------------------------------------------------------

@@ -11,10 +11,9 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
+import helpers
 import pytest
 import yaml
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from helpers import listening_addresses, wait_for
 
@@ -58,14 +57,7 @@ def kubectl_json(sandbox, *args: str) -> dict:
 
 
 def aws(sandbox, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.info.aws_endpoint_url,
-        region_name=sandbox.info.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    return helpers.aws(sandbox, service, retries=False)
 
 
 def trainingjob_yaml(sandbox, data_uri: str, name: str) -> str:

@@ -7,7 +7,7 @@ import asyncio
 import importlib
 
 import pytest
-from helpers import wait_for
+from helpers import aws, wait_for
 
 from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
@@ -183,19 +183,11 @@ def test_stuck_reconciling_yields_reconciling_timeout(sandbox, sandbox_env):
 
 @pytest.mark.parametrize("delete_on_kill", [True, False])
 def test_on_kill_deletes_the_resource_and_the_job_stops(sandbox, sandbox_env, upload_sample, delete_on_kill):
-    import boto3
 
     upload_sample()
     name = f"trigger-killed-{str(delete_on_kill).lower()}"
     sandbox.kube.apply(training_job(sandbox, name, fault="hang"))
-    info = sandbox.info
-    sagemaker = boto3.client(
-        "sagemaker",
-        endpoint_url=info.aws_endpoint_url,
-        region_name=info.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto
-    )
+    sagemaker = aws(sandbox, "sagemaker")
 
     def job_status() -> str | None:
         try:
@@ -206,10 +198,12 @@ def test_on_kill_deletes_the_resource_and_the_job_stops(sandbox, sandbox_env, up
     wait_for(lambda: job_status() == "InProgress", 30, 0.1, "the job to be in progress")
     asyncio.run(trigger_for(sandbox, name, delete_on_kill=delete_on_kill).on_kill())
     if delete_on_kill:
-        wait_for(lambda: sandbox.kube.get(TJ.api_version, TJ.plural, name, info.namespace) is None, 30, 0.1)
+        wait_for(
+            lambda: sandbox.kube.get(TJ.api_version, TJ.plural, name, sandbox.info.namespace) is None, 30, 0.1
+        )
         wait_for(lambda: job_status() == "Stopped", 30, 0.1, "the job to be stopped")
     else:
-        assert sandbox.kube.get(TJ.api_version, TJ.plural, name, info.namespace) is not None
+        assert sandbox.kube.get(TJ.api_version, TJ.plural, name, sandbox.info.namespace) is not None
         assert job_status() == "InProgress"
 
 

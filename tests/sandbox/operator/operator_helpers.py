@@ -9,9 +9,8 @@ import functools
 import threading
 from pathlib import Path
 
-import boto3
+import helpers
 import yaml
-from botocore.config import Config
 from helpers import wait_for
 from kubernetes import client, watch
 
@@ -93,14 +92,7 @@ def upload_sample_to(sandbox, prefix: str) -> str:
 
 def aws(sandbox, service: str):
     """A boto3 client for the sandbox's AWS endpoint (dummy credentials; moto accepts any)."""
-    return boto3.client(
-        service,
-        endpoint_url=sandbox.info.aws_endpoint_url,
-        region_name=sandbox.info.region,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",  # noqa: S106 - moto
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    return helpers.aws(sandbox, service, retries=False)
 
 
 def get_cr(sandbox, plural: str, name: str, namespace: str = "default") -> dict | None:
