@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str = "condition"):
     """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after ``timeout``."""
@@ -19,20 +21,19 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str
 
 def dag_task_ids() -> set[str]:
     """The pipeline DAG's task ids, read from the DAG file itself (parsed once per process)."""
-    global _TASK_IDS
-    if _TASK_IDS is None:
-        from pathlib import Path
-
-        from airflow.dag_processing.dagbag import DagBag
-
-        from devtools.airflow_runs import DAG_ID
-
-        dags = Path(__file__).resolve().parents[1] / "dags"
-        _TASK_IDS = frozenset(DagBag(dag_folder=str(dags)).dags[DAG_ID].task_ids)
-    return set(_TASK_IDS)
+    return set(_parsed_task_ids())
 
 
-_TASK_IDS: frozenset[str] | None = None
+@functools.cache
+def _parsed_task_ids() -> frozenset[str]:
+    from pathlib import Path
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    from devtools.airflow_runs import DAG_ID
+
+    dags = Path(__file__).resolve().parents[1] / "dags"
+    return frozenset(DagBag(dag_folder=str(dags)).dags[DAG_ID].task_ids)
 
 
 def listening_addresses(pids) -> list[tuple[str, bool]]:
