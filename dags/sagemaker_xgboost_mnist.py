@@ -16,12 +16,27 @@ The Amazon SageMaker Operators for Kubernetes walkthrough as one pipeline:
    `include/manifests/trainingjob.yaml`; a retry or clear reattaches instead of training twice.
 5. **wait_training** - deferrable sensor until `Completed` (model path and metrics to XCom), or a
    failure with SageMaker's reason.
-6. **deploy_endpoint** - a `HostingDeployment` CR serving `status.modelPath`, until `InService`.
-7. **smoke_test_endpoint** - invokes the endpoint with test rows and reports accuracy.
-8. **cleanup_training** - runs after `wait_training` whatever its outcome: if the wait did not
-   succeed and the `TrainingJob` is still pending, running or reconciling, deletes it so the
-   operator stops the SageMaker job (e.g. the wait was marked failed before a triggerer picked it
-   up). A finished job's CR is kept as the record.
+6. **evaluate_challenger** - the champion/challenger gate, a branch: the new model (challenger)
+   against the one serving now (champion, recorded on the serving CR) on `gate_metric`
+   (SageMaker's final metric, default `validation:merror`, lower is better). Promote when nothing
+   serves yet, when it is better by at least `min_improvement`, or with `force_promote`; otherwise
+   **keep_champion** (the run succeeds, the endpoint is untouched).
+7. **approve_promotion** - with `require_approval`, a person approves in the Airflow UI (Reject
+   or no answer keeps the champion); otherwise approved at once.
+8. **promote_endpoint** - the pipeline's one endpoint (named for the DAG, or `endpoint_name`),
+   served by one `HostingDeployment` CR: created on the first promotion, updated in place after
+   that; done only when SageMaker serves the new model. A rolled-back update fails with its reason.
+9. **smoke_test_endpoint** - invokes the live endpoint with test rows; below `min_accuracy` fails.
+10. **record_champion** - records the promoted model as champion on the CR and updates the
+    `model`/`endpoint` Assets. **rollback_endpoint** runs only if the promotion or its smoke test
+    failed: the endpoint goes back to the champion (verified live) and the run fails naming both
+    accuracies.
+11. **retain_training_jobs** - deletes finished TrainingJob CRs of this pipeline beyond the newest
+    `keep_training_jobs` (never the champion's); S3 artifacts are kept.
+12. **cleanup_training** - runs after `wait_training` whatever its outcome: if the wait did not
+    succeed and the `TrainingJob` is still pending, running or reconciling, deletes it so the
+    operator stops the SageMaker job (e.g. the wait was marked failed before a triggerer picked it
+    up). A finished job's CR is kept as the record.
 
 ## Parameters
 Trigger the DAG with the form, or pass the same keys as conf. Empty (null) `region`,
@@ -35,6 +50,13 @@ Weekly retraining by default; set the environment variable `SAGEMAKER_K8S_RETRAI
 `SAGEMAKER_K8S_POLL_INTERVAL` (seconds, default 30) sets how often the waits poll the CRs;
 `SAGEMAKER_K8S_RECONCILING_TIMEOUT` (seconds, default 600) how long a wait lets the operator retry an
 error (`ReconcilingTrainingJob`, `ReconcilingEndpoint`) before failing with its message.
+`SAGEMAKER_K8S_APPROVAL_TIMEOUT` (seconds, default 86400) how long `approve_promotion` waits for a
+person before keeping the champion.
+
+## Assets
+`sagemaker_xgboost_mnist.dataset` (each upload), `sagemaker_xgboost_mnist.model` and
+`sagemaker_xgboost_mnist.endpoint` (each promotion that passed its smoke test), with the S3 URIs,
+training job, metric and model URI in the event's extra: schedule other DAGs on them.
 """
 
 from __future__ import annotations
@@ -44,22 +66,32 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, Param
 
+from sagemaker_k8s.assets import pipeline_asset
 from sagemaker_k8s.operators.cleanup import SageMakerK8sCleanupOperator
 from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
 from sagemaker_k8s.operators.dataset import SageMakerK8sDatasetUploadOperator
-from sagemaker_k8s.operators.hosting import SageMakerK8sHostingOperator
+from sagemaker_k8s.operators.gate import (
+    SageMakerK8sApprovalOperator,
+    SageMakerK8sKeepChampionOperator,
+    SageMakerK8sPromotionGateOperator,
+)
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
+from sagemaker_k8s.operators.promote import SageMakerK8sPromoteOperator, SageMakerK8sRecordChampionOperator
+from sagemaker_k8s.operators.retention import SageMakerK8sRetentionOperator
+from sagemaker_k8s.operators.rollback import SageMakerK8sRollbackOperator
 from sagemaker_k8s.operators.smoke_test import SageMakerK8sEndpointSmokeTestOperator
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
 from sagemaker_k8s.params import PARAM_SPECS
 from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
 
+DAG_ID = "sagemaker_xgboost_mnist"
 _schedule = os.environ.get("SAGEMAKER_K8S_RETRAIN_SCHEDULE", "@weekly").strip()
 _poll = float(os.environ.get("SAGEMAKER_K8S_POLL_INTERVAL", "30"))
 _reconciling = float(os.environ.get("SAGEMAKER_K8S_RECONCILING_TIMEOUT", "600"))
+_approval = float(os.environ.get("SAGEMAKER_K8S_APPROVAL_TIMEOUT", "86400"))
 
 with DAG(
-    dag_id="sagemaker_xgboost_mnist",
+    dag_id=DAG_ID,
     description="Train and host XGBoost on MNIST with SageMaker, through Kubernetes custom resources",
     doc_md=__doc__,
     schedule=None if _schedule.lower() in ("", "none") else _schedule,
@@ -78,7 +110,9 @@ with DAG(
 ) as dag:
     config = SageMakerK8sResolveConfigOperator(task_id="resolve_config")
     preflight = SageMakerK8sPreflightOperator(task_id="check_iam_oidc", config=config.output)
-    dataset = SageMakerK8sDatasetUploadOperator(task_id="upload_dataset", config=config.output)
+    dataset = SageMakerK8sDatasetUploadOperator(
+        task_id="upload_dataset", config=config.output, outlets=[pipeline_asset(DAG_ID, "dataset")]
+    )
     training = SageMakerK8sTrainingOperator(task_id="submit_training", config=config.output)
     trained = SageMakerK8sTrainingSensor(
         task_id="wait_training",
@@ -86,20 +120,57 @@ with DAG(
         poke_interval=_poll,
         reconciling_timeout=_reconciling,
     )
-    endpoint = SageMakerK8sHostingOperator(
-        task_id="deploy_endpoint",
+    gate = SageMakerK8sPromotionGateOperator(
+        task_id="evaluate_challenger",
         config=config.output,
         training=trained.output,
-        poll_interval=_poll,
-        reconciling_timeout=_reconciling,
+        promote_task_id="approve_promotion",
+        keep_task_id="keep_champion",
+    )
+    keep = SageMakerK8sKeepChampionOperator(task_id="keep_champion", gate_task_id=gate.task_id)
+    approve = SageMakerK8sApprovalOperator(
+        task_id="approve_promotion",
+        config=config.output,
+        gate_task_id=gate.task_id,
+        response_timeout=timedelta(seconds=_approval),
+    )
+    serving = {"config": config.output, "gate_task_id": gate.task_id}
+    promote = SageMakerK8sPromoteOperator(
+        task_id="promote_endpoint", poll_interval=_poll, reconciling_timeout=_reconciling, **serving
     )
     smoke = SageMakerK8sEndpointSmokeTestOperator(
-        task_id="smoke_test_endpoint", config=config.output, endpoint=endpoint.output, dataset=dataset.output
+        task_id="smoke_test_endpoint", config=config.output, endpoint=promote.output, dataset=dataset.output
     )
-
+    record = SageMakerK8sRecordChampionOperator(
+        task_id="record_champion",
+        promoted=promote.output,
+        smoke=smoke.output,
+        outlets=[pipeline_asset(DAG_ID, "model"), pipeline_asset(DAG_ID, "endpoint")],
+        **serving,
+    )
+    rollback = SageMakerK8sRollbackOperator(
+        task_id="rollback_endpoint",
+        dataset=dataset.output,
+        smoke_task_id=smoke.task_id,
+        trigger_rule="one_failed",
+        retries=0,
+        poll_interval=_poll,
+        reconciling_timeout=_reconciling,
+        **serving,
+    )
+    retain = SageMakerK8sRetentionOperator(
+        task_id="retain_training_jobs",
+        config=config.output,
+        submit_task_id=training.task_id,
+        trigger_rule="none_failed_min_one_success",
+    )
     cleanup = SageMakerK8sCleanupOperator(
         task_id="cleanup_training", submit_task_id=training.task_id, wait_task_id=trained.task_id
     )
 
     preflight >> dataset >> training
     trained >> cleanup
+    gate >> [approve, keep]
+    approve >> promote
+    smoke >> rollback
+    [record, keep] >> retain

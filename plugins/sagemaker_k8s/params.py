@@ -32,6 +32,7 @@ REGION_PATTERN = r"^[a-z]{2}(-[a-z]+){1,3}-[0-9]{1,2}$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
 SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+GATE_METRIC_PATTERN = r"^[A-Za-z0-9_.@/-]+(:[A-Za-z0-9_.@/-]+)*$"
 ECR_IMAGE_PATTERN = (
     r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9]+([._/-][a-z0-9]+)*"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"
@@ -230,7 +231,8 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     ),
     "endpoint_name": ParamSpec(
         _nullable({"type": "string", "pattern": SAGEMAKER_NAME_PATTERN, "maxLength": 63}),
-        "SageMaker endpoint name. Null: derived from the DAG run (stable across retries).",
+        "The pipeline's one SageMaker endpoint, updated in place by every promotion. Null: derived from "
+        "the DAG id (stable across runs).",
         None,
     ),
     "dataset_source": ParamSpec(
@@ -253,6 +255,41 @@ PARAM_SPECS: dict[str, ParamSpec] = {
         {"type": "integer", "minimum": 1, "maximum": 1000},
         "Rows sent to the endpoint by the smoke test.",
         200,
+    ),
+    "gate_metric": ParamSpec(
+        {"type": "string", "pattern": GATE_METRIC_PATTERN, "maxLength": 255},
+        "Training metric (SageMaker's FinalMetricDataList) that decides whether the new model replaces "
+        "the one serving.",
+        "validation:merror",
+    ),
+    "gate_direction": ParamSpec(
+        {"type": "string", "enum": ["minimize", "maximize"]},
+        "Whether a lower (minimize, e.g. an error rate) or higher (maximize) gate_metric is better.",
+        "minimize",
+    ),
+    "min_improvement": ParamSpec(
+        _number(minimum=0, maximum=1e6),
+        "How much better than the champion, in gate_metric units, the new model must be to be promoted.",
+        0.0,
+    ),
+    "force_promote": ParamSpec(
+        {"type": "boolean"}, "Promote the new model whatever the gate says (still smoke-tested).", False
+    ),
+    "require_approval": ParamSpec(
+        {"type": "boolean"},
+        "Wait for a person to approve the promotion in the Airflow UI (Reject or no answer keeps the "
+        "champion).",
+        False,
+    ),
+    "min_accuracy": ParamSpec(
+        _number(minimum=0, maximum=1),
+        "Smoke-test accuracy the promoted model must reach on the live endpoint, else it is rolled back.",
+        0.8,
+    ),
+    "keep_training_jobs": ParamSpec(
+        {"type": "integer", "minimum": 1, "maximum": 1000},
+        "Finished TrainingJob CRs of this pipeline kept after a successful run (the champion's always is).",
+        10,
     ),
 }
 

@@ -62,6 +62,13 @@ class RunConfig:
     dataset_source: str
     training_image: str | None
     smoke_test_rows: int
+    gate_metric: str
+    gate_direction: str
+    min_improvement: float
+    force_promote: bool
+    require_approval: bool
+    min_accuracy: float
+    keep_training_jobs: int
     origins: Mapping[str, str]
 
     def __post_init__(self) -> None:

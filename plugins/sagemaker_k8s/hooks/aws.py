@@ -165,8 +165,48 @@ class SageMakerK8sAwsHook:
         job = self.sagemaker.describe_training_job(TrainingJobName=job_name)
         return {m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])}
 
+    def live_endpoint(self, endpoint_name: str):
+        """What the endpoint serves (DescribeEndpoint -> EndpointConfig -> Model), or None if it does
+        not exist; returns a ``promotion.rollout.LiveEndpoint``."""
+        from botocore.exceptions import ClientError
+
+        from sagemaker_k8s.promotion.rollout import LiveEndpoint
+
+        try:
+            described = self.sagemaker.describe_endpoint(EndpointName=endpoint_name)
+        except ClientError as e:
+            if _missing(e):
+                return None
+            raise
+        config_name = described["EndpointConfigName"]
+        model_url = None
+        try:
+            config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            variants = config.get("ProductionVariants") or []
+            if variants:
+                model = self.sagemaker.describe_model(ModelName=variants[0]["ModelName"])
+                container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+                model_url = container.get("ModelDataUrl")
+        except ClientError as e:
+            if not _missing(e):
+                raise
+        modified = described.get("LastModifiedTime")
+        return LiveEndpoint(
+            status=described["EndpointStatus"],
+            config_name=config_name,
+            model_url=model_url,
+            failure_reason=described.get("FailureReason") or None,
+            last_modified=modified.isoformat() if modified is not None else None,
+        )
+
     def invoke_csv(self, endpoint_name: str, body: bytes) -> str:
         response = self.sagemaker_runtime.invoke_endpoint(
             EndpointName=endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body
         )
         return response["Body"].read().decode()
+
+
+def _missing(error) -> bool:
+    """SageMaker answers a missing endpoint/config/model with ValidationException "Could not find"."""
+    text = str(error)
+    return "Could not find" in text or "does not exist" in text

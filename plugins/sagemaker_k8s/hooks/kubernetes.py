@@ -110,6 +110,33 @@ class SageMakerK8sHook:
             body,
         )
 
+    def patch(self, kind: ResourceKind, name: str, namespace: str, patch: dict) -> dict:
+        """JSON merge patch (RFC 7386): lists are replaced whole, ``None`` removes a key."""
+        api = self.provider_hook.custom_object_client
+        return self._call(
+            f"patch {kind.plural}/{name}",
+            api.patch_namespaced_custom_object,
+            kind.group,
+            kind.version,
+            namespace,
+            kind.plural,
+            name,
+            patch,
+        )
+
+    def list(self, kind: ResourceKind, namespace: str, label_selector: str = "") -> list[dict]:
+        api = self.provider_hook.custom_object_client
+        listing = self._call(
+            f"list {kind.plural}",
+            api.list_namespaced_custom_object,
+            kind.group,
+            kind.version,
+            namespace,
+            kind.plural,
+            label_selector=label_selector,
+        )
+        return list(listing.get("items") or [])
+
     def delete(self, kind: ResourceKind, name: str, namespace: str) -> bool:
         """Delete (the controller's finalizer then stops the job); False if it was already gone."""
         api = self.provider_hook.custom_object_client

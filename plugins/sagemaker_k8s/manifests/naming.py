@@ -144,3 +144,27 @@ def is_valid_label_key(key: object) -> bool:
     if "/" in key and not (prefix and len(prefix) <= 253 and _DNS_SUBDOMAIN.fullmatch(prefix)):
         return False
     return len(name) <= 63 and bool(_LABEL_NAME.fullmatch(name))
+
+
+def serving_endpoint_name(dag_id: str, endpoint_name: str | None = None) -> str:
+    """The pipeline's one SageMaker endpoint: ``endpoint_name``, else derived from the DAG id alone,
+    so every run of the pipeline (scheduled, manual, retried) updates the same endpoint."""
+    if endpoint_name:
+        return endpoint_name
+    slug = slugify(dag_id)[:MAX_NAME_LENGTH].strip("-")
+    return slug or "airflow-endpoint"
+
+
+def serving_cr_name(endpoint_name: str) -> str:
+    """The HostingDeployment serving ``endpoint_name``: named for the endpoint, never for a run."""
+    name = endpoint_name.lower()
+    if not is_valid_dns_label(name):
+        raise ConfigError(
+            f"endpoint name {endpoint_name[:80]!r} gives no valid CR name", param="endpoint_name"
+        )
+    return name
+
+
+def serving_labels(dag_id: str) -> dict[str, str]:
+    """Labels of the pipeline's serving CR: the pipeline, not a run (runs are in the champion record)."""
+    return {LABEL_MANAGED_BY: MANAGED_BY_VALUE, LABEL_DAG_ID: label_value(dag_id)}

@@ -74,10 +74,19 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
             self.log.info(
                 "s3://%s/%s is up to date (sha256 %s)", cfg.bucket, artifact.key, artifact.sha256[:12]
             )
-        return {
+        result = {
             **{ch: channel_uri(cfg.bucket, cfg.s3_prefix, ch) for ch in ("train", "validation", "test")},
             "test_labels": f"s3://{cfg.bucket}/{artifacts[-1][0].key}",
             "sizes": dict(zip(("train", "validation", "test"), splits.sizes, strict=False)),
             "uploaded": [a.key for a in to_upload],
             "unchanged": [a.key for a in unchanged],
         }
+        extra = {
+            "uri": f"s3://{cfg.bucket}/{cfg.s3_prefix}/",
+            "source": str(source),
+            "run_id": context["run_id"],
+            **{k: result[k] for k in ("train", "validation", "test", "test_labels", "sizes")},
+        }
+        for asset in self.outlets:  # the dataset Asset (see sagemaker_k8s.assets)
+            context["outlet_events"][asset].extra = extra
+        return result

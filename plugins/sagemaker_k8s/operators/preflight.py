@@ -47,7 +47,10 @@ class SageMakerK8sPreflightOperator(BaseOperator):
 
         cfg = RunConfig.from_dict(self.config)
         findings = run_checks(
-            cfg, SageMakerK8sAwsHook(self.aws_conn_id, cfg.region), SageMakerK8sHook(self.kubernetes_conn_id)
+            cfg,
+            SageMakerK8sAwsHook(self.aws_conn_id, cfg.region),
+            SageMakerK8sHook(self.kubernetes_conn_id),
+            dag_id=context["dag"].dag_id,
         )
         self.log.info("preflight checks:\n%s", render_table(findings))
         summary = summarize(findings)
@@ -85,7 +88,7 @@ def _read(check: str, read: Callable[[], Any]) -> tuple[Any, list[Finding]]:
         return None, [_unreadable(check, e)]
 
 
-def run_checks(cfg: RunConfig, aws, kube) -> list[Finding]:
+def run_checks(cfg: RunConfig, aws, kube, *, dag_id: str | None = None) -> list[Finding]:
     from sagemaker_k8s import preflight_cluster as cluster
 
     findings: list[Finding] = []
@@ -116,7 +119,29 @@ def run_checks(cfg: RunConfig, aws, kube) -> list[Finding]:
         "S3 bucket reachable",
         lambda: cluster.check_bucket(cfg.bucket, cfg.region, aws.bucket_error(cfg.bucket)),
     )
+    if dag_id is not None:
+        findings += _guard("serving endpoint", lambda: _ownership_check(cfg, aws, kube, dag_id))
     return findings
+
+
+def _ownership_check(cfg: RunConfig, aws, kube, dag_id: str) -> list[Finding]:
+    """The pipeline's endpoint and its HostingDeployment are its own, or free (never taken over)."""
+    from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
+    from sagemaker_k8s.manifests.naming import serving_cr_name, serving_endpoint_name
+    from sagemaker_k8s.preflight_report import FAIL, PASS, Finding
+    from sagemaker_k8s.promotion.ownership import check_ownership
+
+    endpoint = serving_endpoint_name(dag_id, cfg.endpoint_name)
+    cr_name = serving_cr_name(endpoint)
+    deployments = kube.list(LEGACY_HOSTING_DEPLOYMENT, cfg.namespace)
+    verdict = check_ownership(
+        dag_id=dag_id,
+        endpoint_name=endpoint,
+        serving=next((d for d in deployments if d["metadata"]["name"] == cr_name), None),
+        claimants=[d for d in deployments if (d.get("spec") or {}).get("endpointName") == endpoint],
+        endpoint_exists=aws.live_endpoint(endpoint) is not None,
+    )
+    return [Finding("serving endpoint", PASS if verdict.ok else FAIL, verdict.detail, verdict.fix or "")]
 
 
 def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]:

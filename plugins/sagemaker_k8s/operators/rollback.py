@@ -1,0 +1,85 @@
+"""Roll the endpoint back to the champion when a promotion failed (its rollout, or its smoke test).
+
+Runs only when something after the gate failed (trigger rule ``one_failed``). The champion record
+on the serving CR says what to go back to; the rollback is another in-place update, verified live
+the same way, after which the champion's live accuracy is measured and the task fails naming both
+accuracies: the run did not deliver its model. With no champion (the first model failed) the
+endpoint is deleted rather than left serving a model that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from sagemaker_k8s.operators.promote import _ServingTask
+
+
+class SageMakerK8sRollbackOperator(_ServingTask):
+    template_fields: Sequence[str] = ("config", "dataset")
+    ui_color = "#f5d5d5"
+
+    def __init__(self, *, dataset: dict | Any, smoke_task_id: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dataset = dataset
+        self.smoke_task_id = smoke_task_id
+
+    def _why(self, context) -> str:
+        accuracy = context["ti"].xcom_pull(task_ids=self.smoke_task_id, key="accuracy")
+        if isinstance(accuracy, int | float):
+            return f"the promoted model's accuracy {accuracy:.3f} < min_accuracy {self.cfg.min_accuracy}"
+        return "the promotion did not complete (see promote_endpoint and smoke_test_endpoint)"
+
+    def execute(self, context) -> None:
+        from sagemaker_k8s.operators.serving import champion_records, model_of
+        from sagemaker_k8s.promotion.record import rolled_back_patch
+        from sagemaker_k8s.promotion.rollout import Baseline
+
+        dag_id = context["dag"].dag_id
+        endpoint, cr_name = self.names(dag_id)
+        why = self._why(context)
+        serving = self._owned_serving(dag_id)
+        if serving is None:
+            raise AirflowFailException(f"{why}; the endpoint {endpoint} does not exist, nothing to roll back")
+        champion, _, _ = champion_records(serving)
+        if champion is None:
+            self.hook.delete(self.hd, cr_name, self.cfg.namespace)
+            raise AirflowFailException(
+                f"{why}; there is no champion to roll back to, so HostingDeployment {cr_name} is deleted "
+                f"(endpoint {endpoint} does not serve a model that failed; the next good run recreates it)"
+            )
+        live = self.aws.live_endpoint(endpoint)
+        meta = serving["metadata"]
+        if model_of(serving) == champion.model_uri and live and live.model_url == champion.model_uri:
+            self.hook.patch(self.hd, meta["name"], meta["namespace"], rolled_back_patch())
+            self._finish(context, champion, why, rolled=False)
+        self.log.info("rolling endpoint %s back to champion %s (%s)", endpoint, champion.training_job,
+                      champion.model_uri)  # fmt: skip
+        self.change_model(dag_id, serving, champion.model_uri, rolled_back_patch())
+        baseline = Baseline.of(live)
+        self.defer_rollout(dag_id, champion.model_uri, baseline)
+
+    def execute_complete(self, context, event: dict[str, Any]) -> None:
+        from sagemaker_k8s.operators.serving import champion_records
+
+        _, cr_name = self.names(context["dag"].dag_id)
+        champion, _, _ = champion_records(self.hook.get(self.hd, cr_name, self.cfg.namespace))
+        if champion is None:
+            raise AirflowFailException("the champion record disappeared during the rollback")
+        self.live_after(context, event, champion.model_uri)
+        self._finish(context, champion, self._why(context), rolled=True)
+
+    def _finish(self, context, champion, why: str, *, rolled: bool) -> None:
+        from sagemaker_k8s.operators.smoke_test import measure_accuracy
+
+        endpoint, _ = self.names(context["dag"].dag_id)
+        score, rows = measure_accuracy(self.aws, self.cfg, self.dataset, endpoint)
+        action = "rolled back to" if rolled else "still serves"
+        message = (
+            f"{why}; endpoint {endpoint} {action} the champion {champion.training_job} "
+            f"({champion.model_uri}), whose live accuracy is {score:.3f} on {rows} rows"
+        )
+        self.log.info(message)
+        raise AirflowFailException(message)

@@ -1,0 +1,126 @@
+"""When is a promotion (or a rollback) done? Only when the model is live, not when a CR says so.
+
+The legacy HostingDeployment controller writes ``status.endpointConfigName`` as the config it
+*wants* (the current generation's child) and copies ``failureReason`` from SageMaker; on a failed
+``UpdateEndpoint`` SageMaker rolls back and the endpoint is ``InService`` again on the old config.
+So the rollout is judged from both sides:
+
+* success: SageMaker says ``InService``, its endpoint config is the one the CR wants (and is not
+  the baseline, the config live before the change), and that config's model serves ``target``;
+* failure: the update rolled back (``InService`` on the baseline config with a new failure reason),
+  the endpoint ``Failed``, or the CR failed / is being deleted; a controller stuck reconciling an
+  error fails after the reconciling timeout, like every other wait.
+Pure: the caller supplies the CR, the live description and the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
+from sagemaker_k8s.manifests.status import Phase, interpret
+from sagemaker_k8s.waiting import FAILED, RECONCILING_TIMEOUT, SUCCESS, Outcome, WaitPolicy, WaitState, assess
+
+
+@dataclass(frozen=True)
+class LiveEndpoint:
+    """What SageMaker says the endpoint serves (DescribeEndpoint → EndpointConfig → Model)."""
+
+    status: str
+    config_name: str
+    model_url: str | None
+    failure_reason: str | None = None
+    last_modified: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LiveEndpoint:
+        return cls(
+            **{
+                k: data.get(k)
+                for k in ("status", "config_name", "model_url", "failure_reason", "last_modified")
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The live endpoint before the spec change; None fields when the endpoint did not exist."""
+
+    config_name: str | None = None
+    last_modified: str | None = None
+    failure_reason: str | None = None
+    model_url: str | None = None
+
+    @classmethod
+    def of(cls, live: LiveEndpoint | None) -> Baseline:
+        if live is None:
+            return cls()
+        return cls(live.config_name, live.last_modified, live.failure_reason, live.model_url)
+
+
+def assess_rollout(
+    cr: Mapping[str, Any],
+    live: LiveEndpoint | None,
+    *,
+    target_model: str,
+    baseline: Baseline,
+    now: float,
+    state: WaitState,
+    policy: WaitPolicy,
+) -> Outcome | None:
+    """None while the rollout is on its way; otherwise the final `Outcome`."""
+    meta = cr.get("metadata") or {}
+    what = f"HostingDeployment {meta.get('namespace', '?')}/{meta.get('name', '?')}"
+    verdict = interpret(LEGACY_HOSTING_DEPLOYMENT, cr)
+    if verdict.phase is Phase.FAILED:
+        return Outcome(FAILED, f"{what} is {verdict.status}: {verdict.reason or 'no reason given'}",
+                       verdict.phase.value, verdict.status, verdict.reason)  # fmt: skip
+    if verdict.phase in (Phase.PENDING, Phase.RECONCILING):
+        outcome = assess(LEGACY_HOSTING_DEPLOYMENT, cr, now=now, state=state, policy=policy)
+        if outcome is not None and outcome.status != SUCCESS:
+            return outcome
+        return None
+    state.reconciling_since = None
+    if live is None:
+        return None
+    wanted = (cr.get("status") or {}).get("endpointConfigName")
+    if live.status == "Failed":
+        reason = live.failure_reason or "no reason given"
+        return Outcome(FAILED, f"endpoint {live.config_name and 'on ' + live.config_name} Failed: {reason}",
+                       "failed", "Failed", reason)  # fmt: skip
+    if live.status != "InService":
+        return None
+    rolled_back = (
+        baseline.config_name is not None
+        and live.config_name == baseline.config_name
+        and live.failure_reason
+        and (live.failure_reason != baseline.failure_reason or live.last_modified != baseline.last_modified)
+    )
+    if rolled_back and live.model_url != target_model:
+        reason = live.failure_reason
+        return Outcome(
+            FAILED,
+            "UpdateEndpoint failed and SageMaker rolled back: the endpoint is InService on "
+            f"{live.config_name} (model {live.model_url}), not on the new model: {reason}",
+            "failed", "UpdateRollback", reason,
+        )  # fmt: skip
+    if (
+        live.model_url == target_model
+        and live.config_name == wanted
+        and (live.config_name != baseline.config_name or baseline.model_url == target_model)
+    ):
+        return Outcome(
+            SUCCESS,
+            f"endpoint InService on {live.config_name}, serving {target_model}",
+            "succeeded",
+            "InService",
+        )
+    return None
+
+
+__all__ = ["RECONCILING_TIMEOUT", "Baseline", "LiveEndpoint", "assess_rollout"]

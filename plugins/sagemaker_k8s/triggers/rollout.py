@@ -1,0 +1,124 @@
+"""A trigger that waits until a HostingDeployment's model is really live (promotion or rollback).
+
+Polls the CR through the Kubernetes API and the endpoint through SageMaker's (DescribeEndpoint →
+EndpointConfig → Model), and lets ``promotion.rollout.assess_rollout`` judge both. No side
+effects; exactly one event: the waiting outcome plus ``live`` (what SageMaker serves). Unlike the
+job waits it never deletes anything on kill: the serving CR outlives every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
+from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
+from sagemaker_k8s.promotion.rollout import Baseline, assess_rollout
+from sagemaker_k8s.waiting import DELETED, ERROR, WaitPolicy, WaitState
+
+
+class SageMakerK8sRolloutTrigger(BaseTrigger):
+    def __init__(
+        self,
+        *,
+        name: str,
+        namespace: str,
+        endpoint_name: str,
+        region: str,
+        target_model: str,
+        baseline: dict[str, Any],
+        kubernetes_conn_id: str = "kubernetes_default",
+        aws_conn_id: str | None = "aws_default",
+        poll_interval: float = 10.0,
+        ack_timeout: float = 120.0,
+        reconciling_timeout: float = 600.0,
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.namespace = namespace
+        self.endpoint_name = endpoint_name
+        self.region = region
+        self.target_model = target_model
+        self.baseline = dict(baseline)
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.aws_conn_id = aws_conn_id
+        self.poll_interval = poll_interval
+        self.ack_timeout = ack_timeout
+        self.reconciling_timeout = reconciling_timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "name": self.name,
+                "namespace": self.namespace,
+                "endpoint_name": self.endpoint_name,
+                "region": self.region,
+                "target_model": self.target_model,
+                "baseline": self.baseline,
+                "kubernetes_conn_id": self.kubernetes_conn_id,
+                "aws_conn_id": self.aws_conn_id,
+                "poll_interval": self.poll_interval,
+                "ack_timeout": self.ack_timeout,
+                "reconciling_timeout": self.reconciling_timeout,
+            },
+        )
+
+    def _event(self, payload: dict) -> TriggerEvent:
+        kind = LEGACY_HOSTING_DEPLOYMENT.kind
+        return TriggerEvent({**payload, "name": self.name, "namespace": self.namespace, "kind": kind})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
+        from sagemaker_k8s.hooks.kubernetes import AsyncSageMakerK8sHook
+
+        kube = AsyncSageMakerK8sHook(self.kubernetes_conn_id)
+        aws = SageMakerK8sAwsHook(self.aws_conn_id, self.region)
+        policy = WaitPolicy(self.ack_timeout, self.reconciling_timeout)
+        baseline = Baseline(**self.baseline)
+        state = WaitState()
+        last = None
+        while True:
+            try:
+                obj = await kube.get(LEGACY_HOSTING_DEPLOYMENT, self.name, self.namespace)
+            except KubeNotFound:
+                message = f"HostingDeployment {self.namespace}/{self.name} was deleted while waiting for it"
+                yield self._event({"status": DELETED, "message": message})
+                return
+            except KubeApiError as e:
+                yield self._event({"status": ERROR, "message": str(e)})
+                return
+            try:  # boto3 is synchronous: keep the triggerer's event loop free
+                live = await asyncio.to_thread(aws.live_endpoint, self.endpoint_name)
+            except (ClientError, BotoCoreError) as e:
+                yield self._event({"status": ERROR, "message": f"SageMaker: {e}"})
+                return
+            outcome = assess_rollout(
+                obj, live, target_model=self.target_model, baseline=baseline,
+                now=time.time(), state=state, policy=policy,
+            )  # fmt: skip
+            if outcome is not None:
+                yield self._event(
+                    outcome.to_event(
+                        object_status=obj.get("status") or {}, live=live.to_dict() if live else None
+                    )
+                )
+                return
+            seen = (
+                (obj.get("status") or {}).get("endpointStatus"),
+                live and (live.status, live.config_name, live.model_url),
+            )
+            if seen != last:
+                self.log.info(
+                    "HostingDeployment %s/%s: %s; SageMaker: %s",
+                    self.namespace, self.name, seen[0] or "(no status yet)",
+                    f"{live.status} on {live.config_name} ({live.model_url})" if live else "no endpoint yet",
+                )  # fmt: skip
+                last = seen
+            await asyncio.sleep(self.poll_interval)
