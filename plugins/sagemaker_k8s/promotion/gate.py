@@ -88,7 +88,8 @@ def decide(
     champion = metric_of(champion_metrics, metric_name, "champion's")
     gain = improvement(challenger, champion, direction)
     comparison = f"challenger {metric_name}={challenger:.6g} vs champion {champion:.6g}"
-    if gain > 0 and gain >= min_improvement:
+    enough = gain >= min_improvement or math.isclose(gain, min_improvement, rel_tol=1e-9, abs_tol=1e-12)
+    if gain > 0 and enough:
         reason = f"{comparison}: better by {gain:.6g} (>= min_improvement {min_improvement:g})"
         return Decision(PROMOTE, reason, metric_name, challenger, champion, gain, rule)
     if gain <= 0:

@@ -76,6 +76,8 @@ def assess_rollout(
     """None while the rollout is on its way; otherwise the final `Outcome`."""
     meta = cr.get("metadata") or {}
     what = f"HostingDeployment {meta.get('namespace', '?')}/{meta.get('name', '?')}"
+    if meta.get("deletionTimestamp"):
+        return Outcome(FAILED, f"{what} is being deleted: the endpoint goes with it", "failed", "Deleting")
     verdict = interpret(LEGACY_HOSTING_DEPLOYMENT, cr)
     if verdict.phase is Phase.FAILED:
         return Outcome(FAILED, f"{what} is {verdict.status}: {verdict.reason or 'no reason given'}",
