@@ -153,7 +153,6 @@ with DAG(
         dataset=dataset.output,
         smoke_task_id=smoke.task_id,
         trigger_rule="one_failed",
-        retries=0,
         poll_interval=_poll,
         reconciling_timeout=_reconciling,
         **serving,

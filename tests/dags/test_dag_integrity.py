@@ -22,15 +22,22 @@ DAGS = ROOT / "dags"
 PLUGINS = ROOT / "plugins"
 DAG_ID = "sagemaker_xgboost_mnist"
 DAG_FILE = DAGS / f"{DAG_ID}.py"
+#: The promotion path, each task downstream of the one before.
 TASKS = [
     "resolve_config",
     "check_iam_oidc",
     "upload_dataset",
     "submit_training",
     "wait_training",
-    "deploy_endpoint",
+    "evaluate_challenger",
+    "approve_promotion",
+    "promote_endpoint",
     "smoke_test_endpoint",
+    "record_champion",
+    "retain_training_jobs",
 ]
+#: Off the promotion path: the gate's other branch, and the rollback when promoting failed.
+KEEP, ROLLBACK = "keep_champion", "rollback_endpoint"
 #: Runs after the wait whatever its outcome; the run's state still comes from the main chain.
 CLEANUP = "cleanup_training"
 #: Importing any of these while parsing the DAG file would make every parse pay for it.
@@ -144,11 +151,45 @@ def test_start_date_is_static(dag):
 
 
 def test_tasks_in_dependency_order(dag):
-    assert [t.task_id for t in dag.topological_sort() if t.task_id != CLEANUP] == TASKS
-    assert sorted(dag.task_ids) == sorted([*TASKS, CLEANUP])
+    assert sorted(dag.task_ids) == sorted([*TASKS, KEEP, ROLLBACK, CLEANUP])
     for upstream, downstream in itertools.pairwise(TASKS):
         assert upstream in dag.get_task(downstream).upstream_task_ids, f"{upstream} >> {downstream}"
     assert dag.get_task("resolve_config").upstream_task_ids == set()
+    order = [t.task_id for t in dag.topological_sort()]
+    assert [t for t in order if t in TASKS] == TASKS
+
+
+def test_the_gate_is_a_branch_between_promotion_and_keeping_the_champion(dag):
+    from airflow.providers.standard.operators.hitl import ApprovalOperator
+    from airflow.sdk.bases.branch import BranchMixIn
+
+    gate = dag.get_task("evaluate_challenger")
+    assert isinstance(gate, BranchMixIn)
+    assert gate.downstream_task_ids == {"approve_promotion", KEEP}
+    assert {gate.promote_task_id, gate.keep_task_id} == {"approve_promotion", KEEP}
+    assert isinstance(dag.get_task("approve_promotion"), ApprovalOperator)
+    assert dag.get_task("approve_promotion").defaults == ["Reject"]  # no answer keeps the champion
+    # The branch skips every direct downstream task it does not choose: the promotion itself must not be one.
+    for task_id in ("promote_endpoint", "smoke_test_endpoint", "record_champion", ROLLBACK):
+        assert "evaluate_challenger" not in dag.get_task(task_id).upstream_task_ids, task_id
+
+
+def test_rollback_runs_only_when_the_promotion_failed_and_retention_after_either_branch(dag):
+    rollback = dag.get_task(ROLLBACK)
+    assert "smoke_test_endpoint" in rollback.upstream_task_ids and rollback.downstream_task_ids == set()
+    assert rollback.trigger_rule == "one_failed"
+    retain = dag.get_task("retain_training_jobs")
+    assert {"record_champion", KEEP} <= retain.upstream_task_ids
+    assert retain.trigger_rule == "none_failed_min_one_success"
+
+
+def test_assets(dag):
+    def names(task_id):
+        return sorted(a.name for a in dag.get_task(task_id).outlets)
+
+    assert names("upload_dataset") == [f"{DAG_ID}.dataset"]
+    assert names("record_champion") == [f"{DAG_ID}.endpoint", f"{DAG_ID}.model"]
+    assert all(not t.outlets for t in dag.tasks if t.task_id not in ("upload_dataset", "record_champion"))
 
 
 def test_cleanup_follows_the_wait_whatever_its_outcome(dag):
@@ -245,7 +286,8 @@ def test_parsing_imports_nothing_expensive(probes):
     assert heavy == [], f"parsing the DAG imported {heavy}"
     # Airflow itself already imports these before any DAG is parsed; they cost the DAG nothing.
     assert {"jsonschema", "yaml"} <= set(result["airflow_imported"])
-    assert set(result["parse_imported"]) <= {"sagemaker_k8s", "airflow"} | {
+    # asgiref: Airflow's own human-in-the-loop operator (approve_promotion subclasses it) imports it.
+    assert set(result["parse_imported"]) <= {"sagemaker_k8s", "airflow", "asgiref"} | {
         m for m in result["parse_imported"] if m.startswith("unusual_prefix_")
     }, result["parse_imported"]
     # Of our package, only the operator classes and the Param specs are needed to build the DAG.
@@ -302,6 +344,13 @@ def test_wait_timings_come_from_the_environment(monkeypatch, env, poll, reconcil
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     dag = DagBag(dag_folder=str(DAG_FILE)).dags[DAG_ID]
-    wait, deploy = dag.get_task("wait_training"), dag.get_task("deploy_endpoint")
-    assert (wait.poke_interval, wait.reconciling_timeout) == (poll, reconciling)
-    assert (deploy.poll_interval, deploy.reconciling_timeout) == (poll, reconciling)
+    assert (
+        dag.get_task("wait_training").poke_interval,
+        dag.get_task("wait_training").reconciling_timeout,
+    ) == (
+        poll,
+        reconciling,
+    )
+    for task_id in ("promote_endpoint", "rollback_endpoint"):
+        task = dag.get_task(task_id)
+        assert (task.poll_interval, task.reconciling_timeout) == (poll, reconciling), task_id

@@ -80,6 +80,7 @@ def _images() -> st.SearchStrategy[str]:
 
 _INT_RANGES = {"instance_count": (1, 10), "volume_size_gb": (1, 16384), "max_runtime_seconds": (1, 2419200)}
 _INT_RANGES["smoke_test_rows"] = (1, 1000)
+_INT_RANGES["keep_training_jobs"] = (1, 1000)
 
 
 def _json_integers(low: int, high: int) -> st.SearchStrategy[int | float]:
@@ -155,6 +156,12 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "dataset_source": st.one_of(USUAL_SOURCES, UNUSUAL_SOURCES, S3_SOURCES),
     "training_image": _images(),
     **{name: _json_integers(low, high) for name, (low, high) in _INT_RANGES.items()},
+    "gate_metric": _regex(r"(validation|train):[a-z@0-9_]{1,12}"),
+    "gate_direction": st.sampled_from(["minimize", "maximize"]),
+    "min_improvement": st.one_of(st.floats(0, 1e6), _json_integers(0, 100)),
+    "force_promote": st.booleans(),
+    "require_approval": st.booleans(),
+    "min_accuracy": st.one_of(st.floats(0, 1), st.sampled_from([0, 1])),
 }
 NULLABLE = {name for name, spec in PARAM_SPECS.items() if isinstance(spec.schema["type"], list)}
 #: VALID without the values JSON Schema lets through but the later tasks do not take (NaN, Infinity,
@@ -282,21 +289,20 @@ def names_param(problem: str, name: str) -> bool:
 
 
 @functools.cache
-def operators():
-    from sagemaker_k8s.operators.hosting import SageMakerK8sHostingOperator
+def training_operator():
     from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
 
-    training = SageMakerK8sTrainingOperator(task_id="submit_training", config={})
-    hosting = SageMakerK8sHostingOperator(task_id="deploy_endpoint", config={}, training={})
-    return training, hosting
+    return SageMakerK8sTrainingOperator(task_id="submit_training", config={})
 
 
 def manifests(cfg: RunConfig) -> tuple[dict, dict]:
     """The TrainingJob and HostingDeployment the DAG's operators build for ``cfg`` (their own code path)."""
-    training, hosting = operators()
-    job = training.build(cfg, DAG_ID, RUN_ID)
-    hosting.training = {"model_path": f"s3://{cfg.bucket}/{cfg.s3_prefix}/output/job/output/model.tar.gz"}
-    return job, hosting.build(cfg, DAG_ID, RUN_ID)
+    from sagemaker_k8s.operators.promote import SageMakerK8sPromoteOperator
+
+    job = training_operator().build(cfg, DAG_ID, RUN_ID)
+    promote = SageMakerK8sPromoteOperator(task_id="promote_endpoint", config=cfg.to_dict(), gate_task_id="g")
+    model = f"s3://{cfg.bucket}/{cfg.s3_prefix}/output/job/output/model.tar.gz"
+    return job, promote.build(DAG_ID, model, {})
 
 
 def leaves(obj: Any, path: tuple = ()) -> dict[tuple, Any]:
@@ -352,7 +358,7 @@ HOSTING_FIELDS = {
     "bucket": {(*_CONTAINER, "modelDataUrl")},
     "s3_prefix": {(*_CONTAINER, "modelDataUrl")},
     "hosting_instance_type": {("spec", "productionVariants", "[]", "instanceType")},
-    "endpoint_name": {("spec", "endpointName")},
+    "endpoint_name": {("spec", "endpointName"), ("metadata", "name")},
 }
 
 
@@ -408,7 +414,7 @@ def assert_accepted_downstream(cfg: RunConfig) -> None:
     as_json = json.dumps(cfg.to_dict(), sort_keys=True)
     again = RunConfig.from_dict(json.loads(as_json))  # XCom is JSON, re-validated by every task
     assert json.dumps(again.to_dict(), sort_keys=True) == as_json
-    job, hosting = manifests(cfg)  # submit_training, deploy_endpoint
+    job, hosting = manifests(cfg)  # submit_training, promote_endpoint
     validate_resource(LEGACY_TRAINING_JOB, job)  # what submit_or_reattach checks before creating
     validate_resource(LEGACY_HOSTING_DEPLOYMENT, hosting)
     parse_source(cfg.dataset_source)  # upload_dataset
@@ -610,7 +616,7 @@ def test_jinja_in_conf_values_is_carried_literally(conf: dict[str, Any], jinja: 
         "submit_training": {"name": "n"},
         "wait_training": {"model_path": "s3://b/k"},
         "upload_dataset": {"test": "s3://b/p/test/"},
-        "deploy_endpoint": {"endpoint_name": "e"},
+        "promote_endpoint": {"endpoint_name": "e"},
     }
     context = {"ti": XComStore(upstream)}
     for task in dag().task_dict.values():

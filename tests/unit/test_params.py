@@ -52,6 +52,13 @@ EXPECTED = {
     "dataset_source",
     "training_image",
     "smoke_test_rows",
+    "gate_metric",
+    "gate_direction",
+    "min_improvement",
+    "force_promote",
+    "require_approval",
+    "min_accuracy",
+    "keep_training_jobs",
 }
 HOSTILE = [
     "a\nb",
@@ -271,6 +278,29 @@ CASES: list[tuple[str, Any, bool]] = [
     ("smoke_test_rows", 1, True),
     ("smoke_test_rows", 1000, True),
     ("smoke_test_rows", 1001, False),
+    ("gate_metric", "validation:merror", True),
+    ("gate_metric", "validation:auc", True),
+    ("gate_metric", "train:mlogloss", True),
+    ("gate_metric", "validation:", False),
+    ("gate_metric", ":merror", False),
+    ("gate_metric", "validation merror", False),
+    ("gate_direction", "minimize", True),
+    ("gate_direction", "maximize", True),
+    ("gate_direction", "lower", False),
+    ("min_improvement", 0, True),
+    ("min_improvement", 0.005, True),
+    ("min_improvement", -0.01, False),
+    ("min_improvement", float("nan"), False),
+    ("force_promote", True, True),
+    ("force_promote", "true", False),
+    ("require_approval", False, True),
+    ("require_approval", 1, False),
+    ("min_accuracy", 0.8, True),
+    ("min_accuracy", 1, True),
+    ("min_accuracy", 1.01, False),
+    ("keep_training_jobs", 1, True),
+    ("keep_training_jobs", 0, False),
+    ("keep_training_jobs", 2.5, False),
 ]
 
 
@@ -292,6 +322,8 @@ def test_schema_cases(name: str, value: Any, valid: bool) -> None:
         "endpoint_name",
         "training_image",
         "instance_type",
+        "gate_metric",
+        "gate_direction",
     ],
 )
 def test_hostile_strings_rejected(name: str, value: str) -> None:

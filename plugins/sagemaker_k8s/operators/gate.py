@@ -140,6 +140,7 @@ class SageMakerK8sApprovalOperator(ApprovalOperator):
     ) -> None:
         super().__init__(
             subject="Promote the new model?",
+            body="The gate's comparison of the new model with the champion is shown here when asked.",
             defaults=[ApprovalOperator.REJECT],
             response_timeout=response_timeout,
             **kwargs,
