@@ -47,7 +47,10 @@ def test_second_cr_claiming_the_endpoint_is_refused():
     old = hd("sagemaker-xgboost-mnis-deploy-endpoint-x", "ep")
     verdict = check(hd("ep", "ep"), [hd("ep", "ep"), old], exists=True)
     assert not verdict.ok and old["metadata"]["name"] in verdict.detail
-    assert verdict.fix.startswith("delete it") and f"kubectl delete hostingdeployment {old['metadata']['name']}" in verdict.fix
+    assert (
+        verdict.fix.startswith("delete it")
+        and f"kubectl delete hostingdeployment {old['metadata']['name']}" in verdict.fix
+    )
 
 
 def test_endpoint_created_outside_is_refused():

@@ -36,7 +36,9 @@ def test_never_running_deleting_or_tuning_children():
         job("running", 1, "InProgress"),
         job("reconciling", 1, "ReconcilingTrainingJob"),
         job("gone", 1, deleting=True),
-        job("hpo-child", 1, finalizers=["sagemaker-operator-finalizer", "sagemaker-operator-hpo-trainingjob"]),
+        job(
+            "hpo-child", 1, finalizers=["sagemaker-operator-finalizer", "sagemaker-operator-hpo-trainingjob"]
+        ),
         job("failed", 2, "Failed"),
         job("new", 9),
     ]
@@ -44,7 +46,10 @@ def test_never_running_deleting_or_tuning_children():
 
 
 def test_tuning_children_do_not_count_towards_keep():
-    jobs = [job("a", 1), *(job(f"c{i}", 5, finalizers=["sagemaker-operator-hpo-trainingjob"]) for i in range(5))]
+    jobs = [
+        job("a", 1),
+        *(job(f"c{i}", 5, finalizers=["sagemaker-operator-hpo-trainingjob"]) for i in range(5)),
+    ]
     assert select_for_deletion(jobs, keep=1, protected=()) == []
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_k8s.promotion.rollout import Baseline, LiveEndpoint, assess_rollout
-from sagemaker_k8s.waiting import FAILED, NOT_ACKNOWLEDGED, RECONCILING_TIMEOUT, SUCCESS, WaitPolicy, WaitState
+from sagemaker_k8s.waiting import (
+    FAILED,
+    NOT_ACKNOWLEDGED,
+    RECONCILING_TIMEOUT,
+    SUCCESS,
+    WaitPolicy,
+    WaitState,
+)
 
 OLD, NEW = "s3://b/old/model.tar.gz", "s3://b/new/model.tar.gz"
 BASE = Baseline("cfg-1", "2026-12-06T01:00:00+00:00", None, OLD)
@@ -61,7 +68,9 @@ def test_an_old_failure_reason_is_not_mistaken_for_this_update():
     baseline = Baseline("cfg-1", "2026-12-06T01:00:00+00:00", "an earlier failure", OLD)
     same = live(config="cfg-1", model=OLD, failure="an earlier failure", modified="2026-12-06T01:00:00+00:00")
     assert assess(cr(), same, baseline) is None
-    newer = live(config="cfg-1", model=OLD, failure="an earlier failure", modified="2026-12-06T03:00:00+00:00")
+    newer = live(
+        config="cfg-1", model=OLD, failure="an earlier failure", modified="2026-12-06T03:00:00+00:00"
+    )
     assert assess(cr(), newer, baseline).status == FAILED
 
 
