@@ -31,9 +31,15 @@ def live(status="InService", config="cfg-2", model=NEW, failure=None, modified="
     return LiveEndpoint(status, config, model, failure, modified)
 
 
-def assess(obj, endpoint, baseline=BASE, *, now=NOW, state=None, policy=WaitPolicy(120, 600)):
+def assess(obj, endpoint, baseline=BASE, *, now=NOW, state=None, policy=None):
     return assess_rollout(
-        obj, endpoint, target_model=NEW, baseline=baseline, now=now, state=state or WaitState(), policy=policy
+        obj,
+        endpoint,
+        target_model=NEW,
+        baseline=baseline,
+        now=now,
+        state=state or WaitState(),
+        policy=policy or WaitPolicy(120, 600),
     )
 
 
