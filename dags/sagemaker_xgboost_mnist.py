@@ -150,12 +150,14 @@ with DAG(
     )
     rollback = SageMakerK8sRollbackOperator(
         task_id="rollback_endpoint",
-        dataset=dataset.output,
+        gate_task_id=gate.task_id,
+        config_task_id=config.task_id,
+        dataset_task_id=dataset.task_id,
+        promote_task_id=promote.task_id,
         smoke_task_id=smoke.task_id,
         trigger_rule="one_failed",
         poll_interval=_poll,
         reconciling_timeout=_reconciling,
-        **serving,
     )
     retain = SageMakerK8sRetentionOperator(
         task_id="retain_training_jobs",

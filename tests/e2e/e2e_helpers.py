@@ -7,9 +7,24 @@ from helpers import aws
 from sandbox.kube import KubeApiError
 
 GROUP_VERSION = "sagemaker.aws.amazon.com/v1"
+#: Every task after the training wait: the gate, both branches, promotion, smoke test, record, rollback
+#: and retention (for ``--mark-success-pattern`` when a test is about what happens before).
+AFTER_TRAINING = (
+    "evaluate_challenger|keep_champion|approve_promotion|promote_endpoint|smoke_test_endpoint"
+    "|record_champion|rollback_endpoint|retain_training_jobs"
+)
+#: Downstream of a failed training wait: never run.
+UPSTREAM_FAILED_AFTER_TRAINING = (
+    "evaluate_challenger",
+    "approve_promotion",
+    "promote_endpoint",
+    "smoke_test_endpoint",
+    "record_champion",
+    "retain_training_jobs",
+)
 
 
-__all__ = ["GROUP_VERSION", "aws", "custom_objects"]
+__all__ = ["AFTER_TRAINING", "GROUP_VERSION", "UPSTREAM_FAILED_AFTER_TRAINING", "aws", "custom_objects"]
 
 
 def custom_objects(sandbox, plural: str) -> list[dict]:

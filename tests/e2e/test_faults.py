@@ -12,7 +12,7 @@ import threading
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_helpers import GROUP_VERSION, aws, custom_objects
+from e2e_helpers import AFTER_TRAINING, GROUP_VERSION, UPSTREAM_FAILED_AFTER_TRAINING, aws, custom_objects
 from helpers import wait_for
 
 from devtools.airflow_runs import latest_run
@@ -20,7 +20,7 @@ from sagemaker_k8s.hooks.aws import RETRY_CONFIG
 
 pytestmark = pytest.mark.e2e
 
-HOSTING_AND_SMOKE = "deploy_endpoint|smoke_test_endpoint"
+HOSTING_AND_SMOKE = AFTER_TRAINING
 
 
 def training_jobs(sandbox) -> list[dict]:
@@ -37,8 +37,8 @@ def test_stopped_training_fails_the_sensor_and_skips_hosting(sandbox, run_dag):
     assert run.state == "failed", output(result)[-3000:]
     assert run.task_states["submit_training"] == "success"
     assert run.task_states["wait_training"] == "failed"
-    assert run.task_states["deploy_endpoint"] == "upstream_failed"
-    assert run.task_states["smoke_test_endpoint"] == "upstream_failed"
+    assert {run.task_states[t] for t in UPSTREAM_FAILED_AFTER_TRAINING} == {"upstream_failed"}
+    assert run.task_states["rollback_endpoint"] in ("skipped", "upstream_failed")
     assert "wait_training" not in run.xcoms  # never pushed a (successful) result
     assert "Stopped" in result.stdout
 
@@ -60,7 +60,7 @@ def test_training_stuck_reconciling_fails_after_the_bound_and_the_cleanup_delete
     assert run.state == "failed", output(result)[-3000:]
     states = run.task_states
     assert (states["submit_training"], states["wait_training"]) == ("success", "failed")
-    assert states["deploy_endpoint"] == states["smoke_test_endpoint"] == "upstream_failed"
+    assert {states[t] for t in UPSTREAM_FAILED_AFTER_TRAINING} == {"upstream_failed"}
     assert states["cleanup_training"] == "success"
     flat = " ".join(output(result).split())
     assert "ReconcilingTrainingJob" in flat and reason in flat, flat[-4000:]
@@ -107,20 +107,25 @@ def test_transient_kubernetes_api_errors_are_retried(sandbox, run_dag):
     assert run.xcoms["wait_training"]["model_path"] == job["status"]["modelPath"]
 
 
-def test_endpoint_failure_fails_the_deploy_with_the_reason(sandbox, run_dag):
+def test_endpoint_failure_fails_the_promotion_and_leaves_no_failed_endpoint(sandbox, run_dag):
+    """The first promotion's endpoint ends Failed: ``promote_endpoint`` fails with SageMaker's reason,
+    and with no champion to roll back to ``rollback_endpoint`` deletes the HostingDeployment (and so
+    the failed endpoint) instead of leaving it behind."""
     reason = "InsufficientCapacity: injected"
     sandbox.arm_fault(f"endpoint-fail:{reason}", kind="HostingDeployment")
     result, run = run_dag()
     assert run.state == "failed", output(result)[-3000:]
     assert run.task_states["wait_training"] == "success"
-    assert run.task_states["deploy_endpoint"] == "failed"
+    assert run.task_states["promote_endpoint"] == "failed"
     assert run.task_states["smoke_test_endpoint"] == "upstream_failed"
-    assert reason in result.stdout, output(result)[-4000:]
+    assert run.task_states["record_champion"] == "upstream_failed"
+    assert run.task_states["rollback_endpoint"] == "failed"
+    flat = " ".join(output(result).split())
+    assert reason in flat, flat[-4000:]
+    assert "no champion to roll back to" in flat
 
-    (hosting,) = custom_objects(sandbox, "hostingdeployments")
-    assert hosting["status"]["endpointStatus"] == "Failed"
-    endpoints = aws(sandbox, "sagemaker").list_endpoints()["Endpoints"]
-    assert [e["EndpointStatus"] for e in endpoints] in ([], ["Failed"])
+    wait_for(lambda: custom_objects(sandbox, "hostingdeployments") == [], timeout=60, what="the CR to go")
+    assert aws(sandbox, "sagemaker").list_endpoints()["Endpoints"] == []
 
 
 def test_training_cr_deleted_while_waiting(sandbox, run_dag):
@@ -154,7 +159,7 @@ def test_training_cr_deleted_while_waiting(sandbox, run_dag):
     assert run.state == "failed", output(result)[-3000:]
     assert run.task_states["submit_training"] == "success"
     assert run.task_states["wait_training"] == "failed"
-    assert run.task_states["deploy_endpoint"] == "upstream_failed"
+    assert run.task_states["promote_endpoint"] == "upstream_failed"
     flat = " ".join(result.stdout.split())
     assert f"TrainingJob {namespace}/{name}" in flat, result.stdout[-4000:]
     assert "deleted" in flat
@@ -180,7 +185,7 @@ PREFIX = "xgboost-mnist"  # the s3_prefix param's default
 TRAIN, VALIDATION, TEST = (f"{PREFIX}/{channel}/examples" for channel in ("train", "validation", "test"))
 LABELS = f"{PREFIX}/test-labels/labels"
 DATASET_KEYS = [TRAIN, VALIDATION, TEST, LABELS]  # the upload order
-AFTER_UPLOAD = "submit_training|wait_training|deploy_endpoint|smoke_test_endpoint"
+AFTER_UPLOAD = f"submit_training|wait_training|{AFTER_TRAINING}"
 #: botocore's standard mode counts ``max_attempts`` as *retries* (hooks/aws.py): 9 attempts per call.
 ATTEMPTS_PER_CALL = RETRY_CONFIG.retries["max_attempts"] + 1
 

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
+from e2e_helpers import AFTER_TRAINING
 
 from devtools.airflow_runs import DAG_ID
 from sandbox.kube import write_kubeconfig
@@ -32,8 +33,8 @@ SECRETS = (
     "FAKESECRETKEYID",
     "kube-token-SECRET",
 )
-AFTER_PREFLIGHT = "upload_dataset|submit_training|wait_training|deploy_endpoint|smoke_test_endpoint"
-HOSTING_AND_SMOKE = "deploy_endpoint|smoke_test_endpoint"
+AFTER_PREFLIGHT = f"upload_dataset|submit_training|wait_training|{AFTER_TRAINING}"
+HOSTING_AND_SMOKE = AFTER_TRAINING
 
 
 @pytest.fixture

@@ -101,8 +101,14 @@ class FakeAws:
 
 
 class FakeTI:
-    def __init__(self, xcoms: dict | None = None) -> None:
+    dag_id, run_id = DAG_ID, RUN_ID
+
+    def __init__(self, xcoms: dict | None = None, states: dict | None = None) -> None:
         self.xcoms = dict(xcoms or {})
+        self.states = dict(states or {})
+
+    def get_task_states(self, dag_id, task_ids, run_ids):
+        return {self.run_id: {t: self.states[t] for t in task_ids if t in self.states}}
 
     def xcom_push(self, key, value):
         self.xcoms[("self", key)] = value

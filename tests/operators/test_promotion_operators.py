@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException, TaskDeferred
 
 from operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 from sagemaker_k8s.assets import pipeline_asset
@@ -263,15 +263,31 @@ DATASET = {
 }
 
 
-def rollback(kube, aws, accuracy=0.42):
+def rollback(kube, aws, accuracy=0.42, promote_state="failed"):
     op = wire(
-        SageMakerK8sRollbackOperator(task_id="rollback_endpoint", config=config(), gate_task_id="gate",
-                                     dataset=DATASET, smoke_task_id="smoke"),
+        SageMakerK8sRollbackOperator(
+            task_id="rollback_endpoint", gate_task_id="gate", config_task_id="config",
+            dataset_task_id="dataset", promote_task_id="promote", smoke_task_id="smoke",
+        ),
         kube, aws,
     )  # fmt: skip
     aws.objects = {"xgboost-mnist/test/examples": b"1,2\n3,4\n", "xgboost-mnist/labels/test.csv": b"7\n1\n"}
     aws.predictions = "7\n1"
-    return op, FakeTI({("smoke", "accuracy"): accuracy})
+    xcoms = {
+        ("smoke", "accuracy"): accuracy,
+        ("config", "return_value"): config(),
+        ("dataset", "return_value"): DATASET,
+    }
+    return op, FakeTI(xcoms, {"promote": promote_state})
+
+
+@pytest.mark.parametrize("promote_state", ["upstream_failed", "skipped", None])
+def test_rollback_skips_when_the_promotion_never_ran(promote_state):
+    kube = kube_with(("hostingdeployments", serving_cr({CHAMPION: CHAMP.to_json()})))
+    op, ti = rollback(kube, FakeAws(), promote_state=promote_state)
+    with pytest.raises(AirflowSkipException, match="the endpoint was not touched"):
+        op.execute(context(ti))
+    assert kube.writes == []
 
 
 def test_rollback_updates_back_to_the_champion_and_fails_naming_both_accuracies():

@@ -1,6 +1,9 @@
 """Roll the endpoint back to the champion when a promotion failed (its rollout, or its smoke test).
 
-Runs only when something after the gate failed (trigger rule ``one_failed``). The champion record
+Runs when something downstream of the training failed (trigger rule ``one_failed``, which also fires
+on ``upstream_failed``), and acts only if ``promote_endpoint`` itself ran in this run (it succeeded
+or failed); otherwise it skips: a failed training never touched the endpoint. It takes no XCom
+references (a failed upstream would leave them unresolvable), it pulls them. The champion record
 on the serving CR says what to go back to; the rollback is another in-place update, verified live
 the same way, after which the champion's live accuracy is measured and the task fails naming both
 accuracies: the run did not deliver its model. With no champion (the first model failed) the
@@ -12,19 +15,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from sagemaker_k8s.operators.promote import _ServingTask
 
 
 class SageMakerK8sRollbackOperator(_ServingTask):
-    template_fields: Sequence[str] = ("config", "dataset")
+    template_fields: Sequence[str] = ()
     ui_color = "#f5d5d5"
 
-    def __init__(self, *, dataset: dict | Any, smoke_task_id: str, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.dataset = dataset
+    def __init__(
+        self,
+        *,
+        config_task_id: str,
+        dataset_task_id: str,
+        promote_task_id: str,
+        smoke_task_id: str,
+        **kwargs,
+    ) -> None:
+        super().__init__(config=None, **kwargs)
+        self.config_task_id = config_task_id
+        self.dataset_task_id = dataset_task_id
+        self.promote_task_id = promote_task_id
         self.smoke_task_id = smoke_task_id
+        self.dataset: dict | None = None
+
+    def _pull_inputs(self, context) -> None:
+        ti = context["ti"]
+        states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[self.promote_task_id], run_ids=[ti.run_id])
+        promoted = (states.get(ti.run_id) or {}).get(self.promote_task_id)
+        if promoted not in ("success", "failed"):
+            raise AirflowSkipException(
+                f"{self.promote_task_id} did not run in this run ({promoted}): the endpoint was not touched"
+            )
+        self.config = ti.xcom_pull(task_ids=self.config_task_id)
+        self.dataset = ti.xcom_pull(task_ids=self.dataset_task_id)
 
     def _why(self, context) -> str:
         accuracy = context["ti"].xcom_pull(task_ids=self.smoke_task_id, key="accuracy")
@@ -37,6 +62,7 @@ class SageMakerK8sRollbackOperator(_ServingTask):
         from sagemaker_k8s.promotion.record import rolled_back_patch
         from sagemaker_k8s.promotion.rollout import Baseline
 
+        self._pull_inputs(context)
         dag_id = context["dag"].dag_id
         endpoint, cr_name = self.names(dag_id)
         why = self._why(context)
@@ -64,6 +90,7 @@ class SageMakerK8sRollbackOperator(_ServingTask):
     def execute_complete(self, context, event: dict[str, Any]) -> None:
         from sagemaker_k8s.operators.serving import champion_records
 
+        self._pull_inputs(context)
         _, cr_name = self.names(context["dag"].dag_id)
         champion, _, _ = champion_records(self.hook.get(self.hd, cr_name, self.cfg.namespace))
         if champion is None:
