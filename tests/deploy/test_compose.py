@@ -8,9 +8,14 @@
   interpreter (the imports, ~4 s, are paid once);
 * the Airflow version: requirements.txt, the ``FROM`` tag and the default image tag agree;
 * ``.env.example``: documents every ``${VAR}`` the compose file reads, and holds no secret;
+* the image is built by one service only (``airflow-init``); the others run its tag and never pull;
+* ``env-check`` runs before ``postgres``, so an unedited ``.env`` never initialises the database;
 * ``docker-compose config`` (Debian's 1.29, installed by ``.ci/run``) accepts the file with
-  ``.env.example``, refuses it without a required secret; ``airflow-init``'s guard refuses the
-  example's placeholders (only the guard runs, never the script's side effects).
+  ``.env.example``, refuses it without a required secret;
+* the scripts themselves, taken from ``docker-compose config``'s output and run by bash as compose
+  would run them: ``env-check``'s refuses the example's placeholders; ``airflow-init``'s (only up to
+  its first side effect) runs as root with the Dockerfile's ``deploy/`` scripts on PATH and refuses a
+  kubeconfig AIRFLOW_UID cannot read (``setpriv``) or whose exec command is missing.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from typing import Any
 import pytest
 import yaml
 
+from .conftest import CLUSTER, installed_scripts, kubeconfig_text
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -42,6 +49,10 @@ PYPROJECT = ROOT / "pyproject.toml"
 DAG_FILE = ROOT / "dags" / "sagemaker_xgboost_mnist.py"
 
 BACKING_SERVICES = ("postgres", "redis")
+#: One-shot: checks .env before postgres starts (see the compose file).
+ENV_CHECK = "env-check"
+#: The one service that builds the Airflow image.
+BUILDER = "airflow-init"
 #: Long-running Airflow services and their command (argv after ``airflow``).
 AIRFLOW_COMMANDS = {
     "airflow-apiserver": ["api-server"],
@@ -51,7 +62,7 @@ AIRFLOW_COMMANDS = {
     "airflow-triggerer": ["triggerer"],
 }
 AIRFLOW_SERVICES = ("airflow-init", *AIRFLOW_COMMANDS)
-EXPECTED_SERVICES = (*BACKING_SERVICES, *AIRFLOW_SERVICES)
+EXPECTED_SERVICES = (ENV_CHECK, *BACKING_SERVICES, *AIRFLOW_SERVICES)
 LONG_RUNNING = (*BACKING_SERVICES, *AIRFLOW_COMMANDS)
 #: What each healthcheck must run (substrings of its command line).
 HEALTHCHECKS = {
@@ -326,12 +337,80 @@ def test_init_waits_for_backends_and_migrates(compose):
     assert ["version"] in _airflow_invocations(_init_script(init))
 
 
+# --- one build of the image; .env checked before the database ------------------------------------------
+
+
+def _depends(service: dict[str, Any]) -> dict[str, Any]:
+    deps = service.get("depends_on") or {}
+    return {name: {"condition": "service_started"} for name in deps} if isinstance(deps, list) else deps
+
+
+def _closure(services: dict[str, Any], name: str) -> set[str]:
+    """Every service ``name`` waits for, directly or not."""
+    seen: set[str] = set()
+    todo = list(_depends(services[name]))
+    while todo:
+        dep = todo.pop()
+        if dep not in seen:
+            seen.add(dep)
+            todo.extend(_depends(services[dep]))
+    return seen
+
+
+def test_exactly_one_service_builds_the_image(compose, common):
+    """Six services with ``build: .`` and one tag race in parallel builds ("image ... already exists")."""
+    assert "build" not in common, "the shared block must not build: every service merging it would"
+    builders = [name for name, service in compose["services"].items() if "build" in service]
+    assert builders == [BUILDER]
+    assert compose["services"][BUILDER]["image"] == common["image"]
+
+
+@pytest.mark.parametrize("name", AIRFLOW_COMMANDS)
+def test_other_airflow_services_run_the_built_tag(compose, common, name):
+    service = compose["services"][name]
+    assert "build" not in service and service["image"] == common["image"]
+    # Never pulled: compose builds it (BUILDER) before creating any container; a registry has no such tag.
+    assert service["pull_policy"] == "never"
+    assert _depends(service)[BUILDER] == {"condition": "service_completed_successfully"}
+
+
+def test_no_two_builds_share_a_tag(normalized):
+    """The same, after interpolation: however AIRFLOW_IMAGE_NAME is set, one build per tag."""
+    builds = [s.get("image") for s in normalized["services"].values() if "build" in s]
+    assert len(builds) == len(set(builds)) == 1
+    users = {n for n, s in normalized["services"].items() if s.get("image") == builds[0]}
+    assert users == set(AIRFLOW_SERVICES)
+    assert all(normalized["services"][n].get("pull_policy") == "never" for n in users)
+
+
+def test_env_check_runs_before_postgres_initialises(compose):
+    services = compose["services"]
+    assert _depends(services["postgres"]) == {ENV_CHECK: {"condition": "service_completed_successfully"}}
+    check = services[ENV_CHECK]
+    assert not _depends(check), "the check must not wait for (so start) anything"
+    assert not {"restart", "healthcheck", "volumes", "ports", "build"} & set(check)
+    # No build and no extra pull: the database's own image, with bash.
+    assert check["image"] == services["postgres"]["image"]
+    assert check["entrypoint"] in ("/bin/bash", ["/bin/bash"])
+    for name in (*AIRFLOW_SERVICES, "postgres"):
+        assert ENV_CHECK in _closure(services, name), f"{name} could start before {ENV_CHECK}"
+
+
+def test_env_check_sees_every_placeholder(compose, env_example):
+    """Every .env value the example leaves as CHANGE_ME reaches env-check's environment."""
+    env = _env(compose["services"][ENV_CHECK])
+    seen = {name for value in env.values() for name, _ in _refs(value)}
+    placeholders = {k for k, v in env_example.items() if PLACEHOLDER in v}
+    assert placeholders and placeholders <= seen, sorted(placeholders - seen)
+    assert {k: env.get(k) for k in _env(compose["x-airflow-common"])} == _env(compose["x-airflow-common"])
+
+
 # --- the Airflow version ------------------------------------------------------------------------------
 
 
-def test_image_tag_matches_the_pinned_airflow(common, env_example):
+def test_image_tag_matches_the_pinned_airflow(compose, common, env_example):
     version = _airflow_version()
-    assert common["build"] == "."
+    assert compose["services"][BUILDER]["build"] == "."
     m = re.fullmatch(r"\$\{AIRFLOW_IMAGE_NAME:-(?P<default>[^}]+)\}", common["image"])
     assert m, f"image must be ${{AIRFLOW_IMAGE_NAME:-...}}, got {common['image']!r}"
     assert m["default"].rsplit(":", 1)[1] == version
@@ -355,6 +434,29 @@ def test_dockerignore_keeps_secrets_out_of_the_build_context():
     lines = [ln.strip() for ln in DOCKERIGNORE.read_text().splitlines() if ln.strip() and ln[0] != "#"]
     assert lines[0] == "*" and "!requirements.txt" in lines
     assert not any(ln.startswith("!") and (".env" in ln or ".venv" in ln) for ln in lines)
+    assert {f"!{src}" for src in installed_scripts().values()} <= set(lines), (
+        "COPY'd files must be in the context"
+    )
+
+
+def test_dockerfile_installs_the_eks_helpers():
+    """``aws`` (the exec plugin of ``aws eks update-kubeconfig``'s kubeconfig) and airflow-init's check."""
+    scripts = installed_scripts()
+    assert scripts == {"aws": "deploy/aws_eks_get_token.py", "check-kubeconfig": "deploy/check_kubeconfig.py"}
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^RUN chmod 0755 /usr/local/bin/aws /usr/local/bin/check-kubeconfig$", text, flags=re.M)
+    for name, src in scripts.items():
+        path = ROOT / src
+        assert path.read_text().startswith("#!/usr/bin/env python3\n"), (
+            f"{src}: the image's python3 (its venv)"
+        )
+        assert os.access(path, os.X_OK), f"chmod +x {src}"
+        assert re.search(rf"^RUN .*\b{re.escape(name)} .*--help", text, flags=re.M), (
+            f"smoke-run {name} in the build"
+        )
+    users = re.findall(r"^USER\s+(\S+)", text, flags=re.M)
+    assert users[-1] == "airflow", "the image must end as the airflow user, like the base image"
+    assert users.count("root") == 1
 
 
 # --- commands against the pinned Airflow CLI ------------------------------------------------------------
@@ -661,58 +763,189 @@ def test_docker_compose_config_requires_the_secrets(tmp_path):
     assert "set AIRFLOW__API_AUTH__JWT_SECRET in .env" in proc.stderr.strip().splitlines()[-1]
 
 
-# --- airflow-init's guard (only the guard runs: the script is cut before its first side effect) ---------
+# --- the scripts, as compose runs them ------------------------------------------------------------------
 
 
-def _guard(normalized, kubeconfig: Path) -> str:
-    script = _init_script(normalized["services"]["airflow-init"]).replace("$$", "$")
-    guard, sep, _ = script.partition("\nmkdir ")
-    assert sep, "the guard must come before the script's first mkdir"
-    assert "chown" not in guard and "/entrypoint" not in guard
-    return guard.replace(KUBECONFIG_TARGET, str(kubeconfig))
+def _script(normalized, name: str) -> str:
+    """``bash -c``'s script of a service in ``docker-compose config``'s output, ``$$`` unescaped."""
+    return _init_script(normalized["services"][name]).replace("$$", "$")
 
 
-def _run_guard(normalized, tmp_path, **overrides: str) -> subprocess.CompletedProcess[str]:
-    env = {**_env(normalized["services"]["airflow-init"]), **overrides, "PATH": os.environ["PATH"]}
-    return subprocess.run(
-        ["bash", "-c", _guard(normalized, tmp_path / "kubeconfig")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,
-    )
+def _bash(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60)
 
 
-def test_init_script_is_valid_bash(normalized):
-    script = _init_script(normalized["services"]["airflow-init"]).replace("$$", "$")
-    proc = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True, timeout=30)
+@pytest.mark.parametrize("name", [ENV_CHECK, BUILDER])
+def test_scripts_are_valid_bash(normalized, name):
+    proc = subprocess.run(["bash", "-n", "-c", _script(normalized, name)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
-def test_init_refuses_the_example_placeholders(normalized, tmp_path):
-    proc = _run_guard(normalized, tmp_path)
-    assert proc.returncode == 1
-    for name in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__CORE__FERNET_KEY", "_AIRFLOW_WWW_USER_PASSWORD"):
-        assert name in proc.stderr
-    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in proc.stderr  # the postgres password, inside the URL
+def _run_env_check(normalized, **overrides: str) -> subprocess.CompletedProcess[str]:
+    env = {**_env(normalized["services"][ENV_CHECK]), **overrides, "PATH": os.environ["PATH"]}
+    return _bash(_script(normalized, ENV_CHECK), env)
 
 
 def _real_values(normalized) -> dict[str, str]:
-    fernet = "x" * 43 + "="
-    env = _env(normalized["services"]["airflow-init"])
+    env = _env(normalized["services"][ENV_CHECK])
     real = {k: v.replace("CHANGE_ME_", "real_") for k, v in env.items() if PLACEHOLDER in v}
-    return {**real, "AIRFLOW__CORE__FERNET_KEY": fernet}
+    return {**real, "AIRFLOW__CORE__FERNET_KEY": "x" * 43 + "="}
 
 
-def test_init_refuses_a_malformed_fernet_key(normalized, tmp_path):
-    values = {**_real_values(normalized), "AIRFLOW__CORE__FERNET_KEY": "abc"}
-    proc = _run_guard(normalized, tmp_path, **values)
+def test_env_check_refuses_the_example_placeholders(normalized):
+    proc = _run_env_check(normalized)
+    assert proc.returncode == 1, proc.stdout
+    for name in SECRET_VARS:
+        assert name in proc.stderr
+    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" in proc.stderr  # the postgres password, inside the URL
+    assert "Fix: replace each CHANGE_ME in .env" in proc.stderr
+
+
+def test_env_check_refuses_a_malformed_fernet_key(normalized):
+    proc = _run_env_check(normalized, **{**_real_values(normalized), "AIRFLOW__CORE__FERNET_KEY": "abc"})
     assert proc.returncode == 1 and "not a Fernet key" in proc.stderr
 
 
-def test_init_requires_the_kubeconfig_file(normalized, tmp_path):
-    proc = _run_guard(normalized, tmp_path, **_real_values(normalized))
-    assert proc.returncode == 1 and "kubeconfig" in proc.stderr
-    (tmp_path / "kubeconfig").write_text("apiVersion: v1\nkind: Config\n")
-    proc = _run_guard(normalized, tmp_path, **_real_values(normalized))
+def test_env_check_accepts_real_values(normalized):
+    proc = _run_env_check(normalized, **_real_values(normalized))
     assert proc.returncode == 0, proc.stderr
+    assert ".env OK" in proc.stdout
+
+
+# airflow-init's script up to its first side effect (mkdir), run by bash as root like compose runs it
+# (``user: "0:0"``), with the image's deploy/ scripts on PATH and the kubeconfig at a temporary path.
+# check-kubeconfig tests AIRFLOW_UID's access with setpriv: these tests need root.
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="checks as AIRFLOW_UID need root and setpriv (util-linux), as airflow-init has",
+)
+#: The host user owning the kubeconfig in the tests (``id -u`` on a typical Linux host).
+HOST_UID = 1000
+
+
+def _init_guard(normalized, kubeconfig: Path) -> str:
+    script = _script(normalized, BUILDER)
+    guard, sep, _ = script.partition("\nmkdir ")
+    assert sep, "the checks must come before the script's first mkdir"
+    assert "chown" not in guard and "/entrypoint" not in guard
+    assert KUBECONFIG_TARGET in guard
+    return guard.replace(KUBECONFIG_TARGET, str(kubeconfig))
+
+
+@pytest.fixture
+def run_init(normalized, image_bin, shared_dir):
+    """Run airflow-init's checks; ``image=False`` leaves the deploy/ scripts off PATH (an old image)."""
+    init = normalized["services"][BUILDER]
+    assert init["user"] == "0:0"
+
+    def run(image: bool = True) -> subprocess.CompletedProcess[str]:
+        path = [str(image_bin)] if image else []
+        env = {
+            **_env(init),
+            "PATH": os.pathsep.join([*path, str(Path(sys.executable).parent), os.environ["PATH"]]),
+            "HOME": str(shared_dir),
+            "AWS_CONFIG_FILE": str(shared_dir / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(shared_dir / "no-aws-credentials"),
+        }
+        return _bash(_init_guard(normalized, shared_dir / "kubeconfig"), env)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def airflow_uid(env_example) -> int:
+    return int(env_example["AIRFLOW_UID"])
+
+
+def test_init_checks_the_kubeconfig_as_airflow_uid(normalized, airflow_uid):
+    guard = _init_guard(normalized, Path("/k"))
+    assert f'check-kubeconfig --uid "{airflow_uid}" /k' in guard
+    assert "chown -R " + f'"{airflow_uid}:0"' in _script(normalized, BUILDER), "the same UID the files go to"
+
+
+@needs_root
+def test_init_refuses_a_kubeconfig_airflow_uid_cannot_read(run_init, write_kubeconfig, airflow_uid):
+    """The issue's case: the host user's 0600 ~/.kube/config, AIRFLOW_UID left at the example's 50000."""
+    write_kubeconfig(uid=HOST_UID, gid=HOST_UID, mode=0o600)
+    proc = run_init()
+    assert proc.returncode == 1, proc.stdout
+    assert (
+        f"ERROR: the Airflow user (AIRFLOW_UID={airflow_uid}, group 0) cannot read the kubeconfig"
+        in proc.stderr
+    )
+    assert f"owner uid {HOST_UID}, group {HOST_UID}, mode 0600" in proc.stderr
+    assert f"Fix: set AIRFLOW_UID={HOST_UID} in .env" in proc.stderr
+    assert "kubeconfig OK" not in proc.stdout
+
+
+@needs_root
+def test_init_refuses_a_root_owned_kubeconfig_without_suggesting_uid_0(run_init, write_kubeconfig):
+    write_kubeconfig(uid=0, gid=HOST_UID, mode=0o640)
+    proc = run_init()
+    assert proc.returncode == 1
+    assert "AIRFLOW_UID=0" not in proc.stderr and "install -m 0640 -g 0" in proc.stderr
+
+
+@needs_root
+@pytest.mark.parametrize(
+    ("uid", "gid", "mode"),
+    [(50000, HOST_UID, 0o600), (HOST_UID, 0, 0o640), (HOST_UID, HOST_UID, 0o644)],
+    ids=["owned-by-AIRFLOW_UID", "group-root-0640", "world-readable"],
+)
+def test_init_accepts_a_kubeconfig_airflow_uid_can_read(
+    run_init, write_kubeconfig, image_bin, uid, gid, mode
+):
+    write_kubeconfig(uid=uid, gid=gid, mode=mode)
+    proc = run_init()
+    assert proc.returncode == 0, proc.stderr
+    assert "kubeconfig OK for AIRFLOW_UID=50000" in proc.stdout
+    assert f"exec plugin 'aws' -> {image_bin / 'aws'}" in proc.stdout
+
+
+@needs_root
+def test_init_refuses_an_exec_command_the_image_lacks(run_init, write_kubeconfig):
+    text = kubeconfig_text(command="aws-iam-authenticator", args=["token", "-i", CLUSTER])
+    write_kubeconfig(uid=50000, mode=0o600, text=text)
+    proc = run_init()
+    assert proc.returncode == 1, proc.stdout
+    assert "runs 'aws-iam-authenticator token -i my-cluster'" in proc.stderr
+    assert "the Airflow image has no 'aws-iam-authenticator' for AIRFLOW_UID=50000" in proc.stderr
+    assert "command: aws" in proc.stderr
+    assert (
+        f"args: [--region, us-west-2, eks, get-token, --cluster-name, {CLUSTER}, --output, json]"
+        in proc.stderr
+    )
+
+
+@needs_root
+def test_init_refuses_the_hosts_path_to_aws(run_init, write_kubeconfig):
+    """A kubeconfig written on macOS names Homebrew's aws: the fix is the bare ``aws``, same args."""
+    write_kubeconfig(uid=50000, text=kubeconfig_text(command="/opt/homebrew/bin/aws"))
+    proc = run_init()
+    assert proc.returncode == 1
+    assert "keep the args: only the path '/opt/homebrew/bin/aws' is the host's" in proc.stderr
+
+
+@needs_root
+def test_init_refuses_a_profile_the_containers_lack(run_init, write_kubeconfig):
+    text = kubeconfig_text(env=[{"name": "AWS_PROFILE", "value": "admin"}])
+    write_kubeconfig(uid=50000, text=text)
+    proc = run_init()
+    assert proc.returncode == 1
+    assert "uses the AWS profile 'admin'" in proc.stderr and "remove it from the exec block" in proc.stderr
+
+
+@needs_root
+def test_init_refuses_a_missing_kubeconfig(run_init):
+    proc = run_init()
+    assert proc.returncode == 1 and "no kubeconfig file at" in proc.stderr
+    assert "KUBECONFIG_HOST_PATH" in proc.stderr
+
+
+def test_init_names_an_image_without_the_check(run_init, write_kubeconfig):
+    write_kubeconfig()
+    proc = run_init(image=False)
+    assert proc.returncode == 1
+    assert (
+        "the image predates this docker-compose.yaml" in proc.stderr and "docker compose build" in proc.stderr
+    )
