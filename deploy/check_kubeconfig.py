@@ -7,8 +7,8 @@
 
 * it is not a file;
 * AIRFLOW_UID cannot read it (e.g. a 0600 ``~/.kube/config`` of the host user while AIRFLOW_UID is
-  the example's 50000): checked as that UID with group 0, exactly as the services run
-  (``setpriv``, util-linux);
+  the example's 50000): checked by a child process running as that UID with group 0 and no
+  supplementary groups, exactly as the services run;
 * the context the connection uses (its ``cluster_context``, else ``current-context``) or its user is
   missing;
 * that user's ``exec`` plugin runs a command the image does not have (as that UID, on this PATH), or
@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import shlex
-import shutil
 import stat
 import subprocess
 import sys
@@ -48,18 +47,13 @@ class KubeconfigError(Exception):
 
 def run_as(uid: int, argv: list[str]) -> subprocess.CompletedProcess[str]:
     """``argv`` as ``uid`` with group 0 and no supplementary groups: how the Airflow services run."""
-    if os.geteuid() == uid:
-        prefix = []
-    elif os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            raise KubeconfigError(
-                "setpriv (util-linux) is missing: cannot check the kubeconfig as AIRFLOW_UID"
-            )
-        prefix = [setpriv, f"--reuid={uid}", "--regid=0", "--clear-groups", "--"]
-    else:
-        raise KubeconfigError(f"run check-kubeconfig as root or as uid {uid}")
-    return subprocess.run([*prefix, *argv], capture_output=True, text=True, timeout=30, check=False)
+    as_user: dict[str, Any] = {}
+    if os.geteuid() != uid:
+        if os.geteuid() != 0:
+            raise KubeconfigError(f"run check-kubeconfig as root or as uid {uid}")
+        # The child drops to uid:0 (setgroups, setregid, setreuid) before exec: the kernel decides.
+        as_user = {"user": uid, "group": 0, "extra_groups": []}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False, **as_user)
 
 
 def check_readable(path: Path, uid: int) -> None:

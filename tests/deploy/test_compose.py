@@ -15,7 +15,8 @@
 * the scripts themselves, taken from ``docker-compose config``'s output and run by bash as compose
   would run them: ``env-check``'s refuses the example's placeholders; ``airflow-init``'s (only up to
   its first side effect) runs as root with the Dockerfile's ``deploy/`` scripts on PATH and refuses a
-  kubeconfig AIRFLOW_UID cannot read (``setpriv``) or whose exec command is missing.
+  kubeconfig AIRFLOW_UID cannot read (checked by the kernel, as that UID) or whose exec command is
+  missing.
 """
 
 from __future__ import annotations
@@ -814,10 +815,9 @@ def test_env_check_accepts_real_values(normalized):
 
 # airflow-init's script up to its first side effect (mkdir), run by bash as root like compose runs it
 # (``user: "0:0"``), with the image's deploy/ scripts on PATH and the kubeconfig at a temporary path.
-# check-kubeconfig tests AIRFLOW_UID's access with setpriv: these tests need root.
+# check-kubeconfig tests AIRFLOW_UID's access in a child process running as that UID: these need root.
 needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None,
-    reason="checks as AIRFLOW_UID need root and setpriv (util-linux), as airflow-init has",
+    os.geteuid() != 0, reason="checks as AIRFLOW_UID need root, as airflow-init has"
 )
 #: The host user owning the kubeconfig in the tests (``id -u`` on a typical Linux host).
 HOST_UID = 1000
