@@ -4,7 +4,10 @@
    its "sandbox ready" line;
 2. loads the sandbox's ``env`` file — the only link between Airflow and the sandbox;
 3. runs ``airflow dags test sagemaker_xgboost_mnist`` (real Airflow, SQLite in ``.airflow/``);
-4. prints a summary: training job, validation error, endpoint, accuracy; then stops the sandbox.
+4. prints a summary: the tasks in DAG order, training job, validation error, whether the run
+   promoted its model to the pipeline's endpoint and why, the endpoint and its accuracy; then
+   stops the sandbox. ``DEMO_RUNS=2`` runs the DAG twice to show the champion/challenger gate
+   keeping the first model (the second is no better) on the same endpoint.
 """
 
 from __future__ import annotations
@@ -40,30 +43,59 @@ def main() -> int:
         env = {**os.environ, **airflow_settings(HOME), **parse_env((STATE_DIR / "env").read_text())}
         print("preparing Airflow's database in .airflow/ ...")
         migrate(env)
-        print(f"running `airflow dags test {DAG_ID}` on the sandbox (about a minute) ...")
-        started = time.monotonic()
+        runs = int(os.environ.get("DEMO_RUNS", "1"))
         log_path = HOME / "demo-dags-test.log"
-        result = dags_test(env, log_path=log_path)
-        run = latest_run()
-        print(f"\nDAG run {run.run_id}: {run.state} in {time.monotonic() - started:.0f}s (log: {log_path})")
-        for task, state in sorted(run.task_states.items()):
-            print(f"  {task:<22} {state}")
-        trained = run.xcoms.get("wait_training") or {}
-        endpoint = run.xcoms.get("deploy_endpoint") or {}
-        smoke = run.xcoms.get("smoke_test_endpoint") or {}
-        print("\nsummary")
-        print(f"  training job      {trained.get('job_name')}")
-        print(f"  model             {trained.get('model_path')}")
-        print(f"  validation error  {(trained.get('metrics') or {}).get('validation:merror')}")
-        print(f"  endpoint          {endpoint.get('endpoint_name')}")
-        print(f"  accuracy          {smoke.get('accuracy')} on {smoke.get('rows')} test rows")
-        if result.returncode != 0 or run.state != "success":
-            print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
-            return 1
+        for number in range(1, runs + 1):
+            print(f"running `airflow dags test {DAG_ID}` on the sandbox (run {number} of {runs}, ~1 min) ...")
+            started = time.monotonic()
+            result = dags_test(env, log_path=log_path)
+            run = latest_run()
+            print(
+                f"\nDAG run {run.run_id}: {run.state} in {time.monotonic() - started:.0f}s (log: {log_path})"
+            )
+            summarize(run)
+            if result.returncode != 0 or run.state != "success":
+                print(result.stdout[-4000:], result.stderr[-4000:], sep="\n")
+                return 1
         return 0
     finally:
         print("stopping the sandbox ...")
         stop_sandbox(sandbox)
+
+
+def summarize(run) -> None:
+    for task in dag_task_order():
+        print(f"  {task:<22} {run.task_states.get(task, '-')}")
+    trained = run.xcoms.get("wait_training") or {}
+    kept = run.xcoms.get("keep_champion")
+    promoted = run.xcoms.get("promote_endpoint") or {}
+    recorded = run.xcoms.get("record_champion") or {}
+    smoke = run.xcoms.get("smoke_test_endpoint") or {}
+    print("\nsummary")
+    print(f"  training job      {trained.get('job_name')}")
+    print(f"  model             {trained.get('model_path')}")
+    print(f"  validation error  {(trained.get('metrics') or {}).get('validation:merror')}")
+    if kept:
+        print(f"  promoted          no: {kept['reason']}")
+        print(f"  endpoint          {kept['endpoint_name']} (unchanged)")
+    elif recorded:
+        champion = promoted.get("champion")
+        why = (
+            "first model for this endpoint" if champion is None else f"better than {champion['training_job']}"
+        )
+        print(f"  promoted          yes ({why}); live on config {promoted.get('endpoint_config')}")
+        print(f"  endpoint          {promoted.get('endpoint_name')}")
+        print(f"  accuracy          {smoke.get('accuracy')} on {smoke.get('rows')} test rows")
+    else:
+        print("  promoted          no: the run did not get that far (see the task states)")
+
+
+def dag_task_order() -> list[str]:
+    """The DAG's tasks in dependency order (the order a reader follows the pipeline)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(ROOT / "dags")).dags[DAG_ID]
+    return [task.task_id for task in dag.topological_sort()]
 
 
 if __name__ == "__main__":

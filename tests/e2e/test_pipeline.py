@@ -6,10 +6,11 @@ dummy credentials): the DAG runs with no conf, exactly as on a real cluster.
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
-from e2e_helpers import aws, custom_objects
+from e2e_helpers import AFTER_TRAINING, UPSTREAM_FAILED_AFTER_TRAINING, aws, custom_objects
 from helpers import dag_task_ids
 
 from devtools.airflow_runs import dags_test, latest_run, tasks_test
@@ -17,13 +18,15 @@ from sandbox.stack import MISCONFIGURATIONS
 
 pytestmark = pytest.mark.e2e
 
-AFTER_PREFLIGHT = "upload_dataset|submit_training|wait_training|deploy_endpoint|smoke_test_endpoint"
+AFTER_PREFLIGHT = f"upload_dataset|submit_training|wait_training|{AFTER_TRAINING}"
 
 
 def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
     result, run = run_dag()
     assert run.state == "success", result.stdout[-3000:]
-    assert run.task_states == dict.fromkeys(dag_task_ids(), "success")
+    # The first run has no champion: the gate promotes (keep_champion skipped), nothing rolls back.
+    skipped = {"keep_champion", "rollback_endpoint"}
+    assert run.task_states == {t: "skipped" if t in skipped else "success" for t in dag_task_ids()}
 
     (job,) = custom_objects(sandbox, "trainingjobs")
     assert job["status"]["trainingJobStatus"] == "Completed"
@@ -35,8 +38,11 @@ def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
     assert labels["airflow.apache.org/task-id"] == "submit_training"
 
     (hosting,) = custom_objects(sandbox, "hostingdeployments")
+    assert hosting["metadata"]["name"] == hosting["spec"]["endpointName"] == "sagemaker-xgboost-mnist"
     assert hosting["status"]["endpointStatus"] == "InService"
     assert hosting["spec"]["models"][0]["containers"][0]["modelDataUrl"] == model_path
+    champion = json.loads(hosting["metadata"]["annotations"]["sagemaker-k8s.airflow/champion"])
+    assert (champion["model_uri"], champion["run_id"]) == (model_path, run.run_id)
 
     trained = run.xcoms["wait_training"]
     assert trained["model_path"] == model_path
@@ -49,7 +55,7 @@ def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
     # Clear the training tasks of the same run and run them again: they reattach to the Completed
     # job (same deterministic names) and to the live endpoint, and nothing new is billed.
     env = {**os.environ, **sandbox.env()}
-    for task_id in ("submit_training", "wait_training", "deploy_endpoint"):
+    for task_id in ("submit_training", "wait_training", "promote_endpoint"):
         again = tasks_test(env, task_id, run.run_id)
         assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
         if task_id == "submit_training":
@@ -66,7 +72,8 @@ def test_training_failure_fails_at_the_sensor_with_the_reason(sandbox, run_dag):
     assert run.state == "failed"
     assert run.task_states["submit_training"] == "success"
     assert run.task_states["wait_training"] == "failed"
-    assert run.task_states["deploy_endpoint"] == "upstream_failed"
+    assert {run.task_states[t] for t in UPSTREAM_FAILED_AFTER_TRAINING} == {"upstream_failed"}
+    assert run.task_states["rollback_endpoint"] == "skipped"  # the promotion never ran
     assert "AlgorithmError: injected failure for the e2e test" in result.stdout
     assert custom_objects(sandbox, "hostingdeployments") == []
     (job,) = custom_objects(sandbox, "trainingjobs")

@@ -6,8 +6,8 @@ for the emulator's TLS port (where every request must authenticate; the operator
 plain port, so whatever arrives over TLS is the pipeline). Then:
 
 * the whole DAG succeeds and every request it made was allowed, each by a binding of rbac.yaml;
-* together with the tasks' ``on_kill`` (the only users of ``delete``), every verb x resource of
-  every rule in rbac.yaml was used: nothing in it is superfluous;
+* together with a training task's ``on_kill`` and a rollback with no champion (the other users of
+  ``delete``), every verb x resource of every rule in rbac.yaml was used: nothing in it is superfluous;
 * anything else (secrets, deleting the operator's Deployment, another namespace, patch, watch) is
   403 with kube-apiserver's message, and the hook raises ``KubeForbidden`` at once (no retry).
 """
@@ -20,10 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from airflow.sdk.exceptions import AirflowFailException
 from e2e_helpers import GROUP_VERSION, custom_objects
 from helpers import wait_for
 from kubernetes import client, config, utils
 
+from devtools.airflow_runs import DAG_ID
 from sandbox.kube import write_kubeconfig
 from sandbox.kube.auth import ADMIN_TOKEN
 from sandbox.kube.rbac import rule_allows
@@ -104,20 +106,52 @@ def used(grant: RequestInfo, request: RequestInfo) -> bool:
     return (not grant.namespace or grant.namespace == request.namespace) and rule_allows(request, rule)
 
 
-def on_kill_everything(sandbox, run, monkeypatch, identity: Identity) -> None:
-    """What Airflow does when the run's tasks are killed: each operator deletes its CR (as airflow)."""
-    from sagemaker_k8s.operators.hosting import SageMakerK8sHostingOperator
+def delete_everything(sandbox, run, monkeypatch, identity: Identity) -> None:
+    """The two other users of ``delete``, as airflow: a killed training task deletes its CR, and a
+    rollback with no champion to go back to deletes the serving CR (its champion record removed
+    first, by the admin, to take that path)."""
+    from sagemaker_k8s.operators.rollback import SageMakerK8sRollbackOperator
     from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
 
     for key, value in {**sandbox.env(), **identity.env}.items():
         monkeypatch.setenv(key, value)
     training = SageMakerK8sTrainingOperator(task_id="submit_training", config={})
-    hosting = SageMakerK8sHostingOperator(task_id="deploy_endpoint", config={}, training={})
-    for operator, task_id in ((training, "submit_training"), (hosting, "deploy_endpoint")):
-        operator._submitted = (run.xcoms[task_id]["name"], run.xcoms[task_id]["namespace"])
-        operator.on_kill()
+    training._submitted = (run.xcoms["submit_training"]["name"], run.xcoms["submit_training"]["namespace"])
+    training.on_kill()
+    (serving,) = custom_objects(sandbox, "hostingdeployments")
+    serving["metadata"]["annotations"].pop("sagemaker-k8s.airflow/champion")
+    serving["metadata"].pop("resourceVersion", None)
+    sandbox.kube.apply(serving)
+    rollback = SageMakerK8sRollbackOperator(
+        task_id="rollback_endpoint",
+        gate_task_id="evaluate_challenger",
+        config_task_id="resolve_config",
+        dataset_task_id="upload_dataset",
+        promote_task_id="promote_endpoint",
+        smoke_task_id="smoke_test_endpoint",
+    )
+    xcoms = {"resolve_config": run.xcoms["resolve_config"], "upload_dataset": run.xcoms["upload_dataset"]}
+    ti = RecordedTI(xcoms, {"promote_endpoint": "failed"}, run.run_id)
+    with pytest.raises(AirflowFailException, match="no champion to roll back to"):
+        rollback.execute({"ti": ti, "dag": type("D", (), {"dag_id": DAG_ID}), "run_id": run.run_id})
     for plural in ("trainingjobs", "hostingdeployments"):
         wait_for(lambda p=plural: custom_objects(sandbox, p) == [], timeout=120, what=f"{plural} deleted")
+
+
+@dataclass
+class RecordedTI:
+    """A finished run's XComs and task states, as a task instance hands them to a task."""
+
+    xcoms: dict
+    states: dict
+    run_id: str
+    dag_id: str = DAG_ID
+
+    def xcom_pull(self, task_ids, key="return_value", **_):
+        return self.xcoms.get(task_ids) if key == "return_value" else None
+
+    def get_task_states(self, dag_id, task_ids, run_ids):
+        return {self.run_id: {t: self.states[t] for t in task_ids if t in self.states}}
 
 
 def test_pipeline_needs_exactly_rbac_yaml(sandbox, run_dag, airflow_identity, monkeypatch):
@@ -125,8 +159,8 @@ def test_pipeline_needs_exactly_rbac_yaml(sandbox, run_dag, airflow_identity, mo
     kube.clear_requests()
     result, run = run_dag(env=airflow_identity.env)
     assert run.state == "success", result.stdout[-3000:] + result.stderr[-2000:]
-    assert set(run.task_states.values()) == {"success"}
-    on_kill_everything(sandbox, run, monkeypatch, airflow_identity)
+    assert set(run.task_states.values()) == {"success", "skipped"}
+    delete_everything(sandbox, run, monkeypatch, airflow_identity)
 
     over_tls = [r for r in kube.requests if r.secure]
     assert over_tls, "the pipeline did not use the TLS port"

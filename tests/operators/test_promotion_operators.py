@@ -356,3 +356,34 @@ def test_retention_keeps_the_newest_and_the_champions():
 
 def test_the_decision_record_is_json():
     assert json.loads(json.dumps(decision()))["challenger"]["model_uri"] == NEW
+
+
+def test_a_rerun_after_the_record_verifies_without_changing_anything():
+    recorded = ModelRecord(**{**decision()["challenger"], "promoted_at": "2026-12-06T00:00:00+00:00"})
+    kube = kube_with(("hostingdeployments", serving_cr({CHAMPION: recorded.to_json()}, model=NEW)))
+    trigger = deferred(*promote(kube, FakeAws(live=LiveEndpoint("InService", "cfg-2", NEW))))
+    assert kube.writes == []
+    assert trigger.baseline["model_url"] == NEW and trigger.target_model == NEW
+
+
+def test_preflight_ownership_rows():
+    from sagemaker_k8s.operators.preflight import _ownership_check
+    from sagemaker_k8s.params import RunConfig
+
+    per_run = serving_cr(model=OLD)
+    per_run["metadata"].update(name="sagemaker-xgboost-mnis-deploy-endpoint-x-1234abcd")
+    per_run["metadata"]["labels"]["airflow.apache.org/task-id"] = "deploy_endpoint"
+    per_run["spec"]["endpointName"] = per_run["metadata"]["name"]
+    cfg = RunConfig.from_dict(config())
+    rows = _ownership_check(cfg, FakeAws(), kube_with(("hostingdeployments", per_run)), DAG_ID)
+    assert [(r.check, r.status) for r in rows] == [
+        ("serving endpoint", "pass"),
+        ("per-run endpoints", "warn"),
+    ]
+    assert (
+        "kubectl delete hostingdeployments -n default -l airflow.apache.org/task-id=deploy_endpoint"
+        in rows[1].fix
+    )
+    outside = _ownership_check(cfg, FakeAws(live=LiveEndpoint("InService", "c", OLD)), FakeKube(), DAG_ID)
+    assert [(r.check, r.status) for r in outside] == [("serving endpoint", "fail")]
+    assert "aws sagemaker delete-endpoint --endpoint-name sagemaker-xgboost-mnist" in outside[0].fix

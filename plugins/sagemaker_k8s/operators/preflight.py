@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.constants import OPERATOR_DEPLOYMENT, OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
+from sagemaker_k8s.constants import (
+    LABEL_DAG_ID,
+    LABEL_TASK_ID,
+    OPERATOR_DEPLOYMENT,
+    OPERATOR_NAMESPACE,
+    OPERATOR_SERVICE_ACCOUNT,
+)
 
 if TYPE_CHECKING:
     from sagemaker_k8s.params import RunConfig
@@ -127,8 +133,8 @@ def run_checks(cfg: RunConfig, aws, kube, *, dag_id: str | None = None) -> list[
 def _ownership_check(cfg: RunConfig, aws, kube, dag_id: str) -> list[Finding]:
     """The pipeline's endpoint and its HostingDeployment are its own, or free (never taken over)."""
     from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
-    from sagemaker_k8s.manifests.naming import serving_cr_name, serving_endpoint_name
-    from sagemaker_k8s.preflight_report import FAIL, PASS, Finding
+    from sagemaker_k8s.manifests.naming import label_value, serving_cr_name, serving_endpoint_name
+    from sagemaker_k8s.preflight_report import FAIL, PASS, WARN, Finding
     from sagemaker_k8s.promotion.ownership import check_ownership
 
     endpoint = serving_endpoint_name(dag_id, cfg.endpoint_name)
@@ -141,7 +147,28 @@ def _ownership_check(cfg: RunConfig, aws, kube, dag_id: str) -> list[Finding]:
         claimants=[d for d in deployments if (d.get("spec") or {}).get("endpointName") == endpoint],
         endpoint_exists=aws.live_endpoint(endpoint) is not None,
     )
-    return [Finding("serving endpoint", PASS if verdict.ok else FAIL, verdict.detail, verdict.fix or "")]
+    findings = [Finding("serving endpoint", PASS if verdict.ok else FAIL, verdict.detail, verdict.fix or "")]
+    legacy = [d["metadata"]["name"] for d in deployments if is_per_run_deployment(d, dag_id)]
+    if legacy:
+        findings.append(
+            Finding(
+                "per-run endpoints",
+                WARN,
+                f"{len(legacy)} HostingDeployment(s) left by an earlier version of this DAG, one billed "
+                f"endpoint each: {', '.join(sorted(legacy)[:5])}{' ...' if len(legacy) > 5 else ''}",
+                f"kubectl delete hostingdeployments -n {cfg.namespace} -l {LABEL_TASK_ID}=deploy_endpoint,"
+                f"{LABEL_DAG_ID}={label_value(dag_id)}",
+            )
+        )
+    return findings
+
+
+def is_per_run_deployment(obj: dict, dag_id: str) -> bool:
+    """A HostingDeployment an earlier version of this DAG made for one run (task deploy_endpoint)."""
+    from sagemaker_k8s.manifests.naming import label_value
+
+    labels = obj["metadata"].get("labels") or {}
+    return labels.get(LABEL_TASK_ID) == "deploy_endpoint" and labels.get(LABEL_DAG_ID) == label_value(dag_id)
 
 
 def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]:

@@ -108,16 +108,15 @@ class SageMakerK8sPromoteOperator(_ServingTask):
             and model_of(serving) == challenger.model_uri
         ):
             self.log.info("reattaching to the promotion of %s already under way", challenger.model_uri)
+        elif model_of(serving) == challenger.model_uri:  # a rerun after it was recorded: verify only
+            self.log.info("%s already asks for %s; verifying that it is live", cr_name, challenger.model_uri)
+            candidate = _with_baseline(decision["challenger"], Baseline.of(self.aws.live_endpoint(endpoint)))
         else:
             baseline = Baseline.of(self.aws.live_endpoint(endpoint))
             self.log.info(
                 "endpoint %s serves %s on %s now", endpoint, baseline.model_url, baseline.config_name
             )
-            candidate = ModelRecord(**{
-                **decision["challenger"], "baseline_config": baseline.config_name,
-                "baseline_modified": baseline.last_modified, "baseline_failure": baseline.failure_reason,
-                "baseline_model": baseline.model_url,
-            })  # fmt: skip
+            candidate = _with_baseline(decision["challenger"], baseline)
             self.change_model(dag_id, serving, challenger.model_uri, promotion_patch(candidate))
         self.defer_rollout(dag_id, challenger.model_uri, _baseline_of(candidate))
         return None
@@ -141,6 +140,20 @@ class SageMakerK8sPromoteOperator(_ServingTask):
             "challenger": decision["challenger"],
             "champion": decision.get("champion"),
         }
+
+
+def _with_baseline(challenger: dict, baseline):
+    from sagemaker_k8s.promotion.record import ModelRecord
+
+    return ModelRecord(
+        **{
+            **challenger,
+            "baseline_config": baseline.config_name,
+            "baseline_modified": baseline.last_modified,
+            "baseline_failure": baseline.failure_reason,
+            "baseline_model": baseline.model_url,
+        }
+    )
 
 
 def _baseline_of(record):
