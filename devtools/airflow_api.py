@@ -119,6 +119,20 @@ class AirflowApi:
         }
         return self._request("POST", f"/api/v2/dags/{dag_id}/clearTaskInstances", body)
 
+    def hitl_detail(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> dict:
+        """What a human-in-the-loop task asks (subject, body, options) and any answer it got."""
+        quoted = urllib.parse.quote(run_id, safe="")
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/{map_index}/hitlDetails"
+        return self._request("GET", path)
+
+    def respond(
+        self, dag_id: str, run_id: str, task_id: str, options: list[str], map_index: int = -1
+    ) -> dict:
+        """Answer a human-in-the-loop task, as a person does with the UI's buttons."""
+        quoted = urllib.parse.quote(run_id, safe="")
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/{map_index}/hitlDetails"
+        return self._request("PATCH", path, {"chosen_options": options, "params_input": {}})
+
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         quoted = urllib.parse.quote(run_id, safe="")
         path = f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances/{task_id}/xcomEntries/{key}"

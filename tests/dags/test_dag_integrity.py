@@ -354,3 +354,18 @@ def test_wait_timings_come_from_the_environment(monkeypatch, env, poll, reconcil
     for task_id in ("promote_endpoint", "rollback_endpoint"):
         task = dag.get_task(task_id)
         assert (task.poll_interval, task.reconciling_timeout) == (poll, reconciling), task_id
+
+
+def test_the_readme_asset_consumer_parses_and_is_scheduled_on_the_model(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("A DAG that runs whenever a new") :]
+    code = section[
+        section.index("```python") + len("```python") : section.index("```", section.index("```python") + 9)
+    ]
+    (tmp_path / "on_new_model.py").write_text(code)
+    bag = DagBag(dag_folder=str(tmp_path))
+    assert bag.import_errors == {}
+    consumer = bag.dags["on_new_model"]
+    produced = {a.name for t in DagBag(dag_folder=str(DAG_FILE)).dags[DAG_ID].tasks for a in t.outlets}
+    consumed = {asset.name for asset in consumer.timetable.asset_condition.objects}
+    assert consumed == {f"{DAG_ID}.model"} and consumed <= produced

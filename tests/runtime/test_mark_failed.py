@@ -72,7 +72,8 @@ def assert_stopped_and_failed(api, sandbox, run_id: str, cr: dict) -> dict:
     states = {t: ti["state"] for t, ti in api.task_instances(DAG_ID, run_id).items()}
     assert run["state"] == "failed", states
     assert states["wait_training"] == "failed"
-    assert states["deploy_endpoint"] == states["smoke_test_endpoint"] == "upstream_failed"
+    assert states["promote_endpoint"] == states["smoke_test_endpoint"] == "upstream_failed"
+    assert states["rollback_endpoint"] == "skipped"  # the promotion never ran
     assert states["cleanup_training"] == "success"
     return api.xcom(DAG_ID, run_id, "cleanup_training")
 

@@ -114,10 +114,13 @@ def test_info_prints_the_state_as_json(up):
     assert printed["kube_url"].startswith("http://127.0.0.1:")
 
 
-def test_fault_and_clear_faults_answer(up):
-    armed = cli(up.state_dir, "fault", "fail:x", "--kind", "TrainingJob")
+@pytest.mark.parametrize(
+    ("fault", "kind"), [("fail:x", "TrainingJob"), ("update-fail:no capacity", "HostingDeployment")]
+)
+def test_fault_and_clear_faults_answer(up, fault, kind):
+    armed = cli(up.state_dir, "fault", fault, "--kind", kind)
     assert armed.returncode == 0, armed.stderr
-    assert json.loads(armed.stdout) == {"armed": "fail:x"}
+    assert json.loads(armed.stdout) == {"armed": fault}
     cleared = cli(up.state_dir, "clear-faults")
     assert cleared.returncode == 0, cleared.stderr
     assert json.loads(cleared.stdout) == {"cleared": True}

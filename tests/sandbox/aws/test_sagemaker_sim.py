@@ -330,6 +330,44 @@ def test_update_endpoint_rolls_back_on_failure_then_updates(walkthrough, env, mn
     assert out["InvokedProductionVariant"] == "Blue"
 
 
+def test_update_fail_fault_fails_every_update_until_removed_and_the_old_model_keeps_serving(
+    walkthrough, env, mnist
+):
+    sm, rt, name = env["sm"], env["rt"], "ep-update-fail"
+    fault = env["sim"].faults.update_fail("ep-update-fail*", "no capacity for the update")
+    create_endpoint(env, name, walkthrough["describe"]["ModelArtifacts"]["S3ModelArtifacts"])
+    assert wait_endpoint(env, name)[0] == ("InService", "")  # CreateEndpoint is not affected
+
+    sm.create_training_job(**job_request(env, "ep-update-fail-job", hp=SMALL_HP))
+    assert wait_job(env, "ep-update-fail-job")[0][0] == "Completed"
+    url = sm.describe_training_job(TrainingJobName="ep-update-fail-job")["ModelArtifacts"]["S3ModelArtifacts"]
+    create_endpoint(env, "ep-update-fail-v2", url)  # its model, config and an endpoint of its own
+    assert wait_endpoint(env, "ep-update-fail-v2")[0][0] == "InService"
+    body = to_csv(mnist["test"][0][:40])
+
+    def predictions(endpoint: str) -> bytes:
+        return rt.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body)["Body"].read()
+
+    old, new = predictions(name), predictions("ep-update-fail-v2")
+    assert old != new
+    for _ in range(2):  # every update fails while the fault is armed
+        before = sm.describe_endpoint(EndpointName=name)["LastModifiedTime"]
+        sm.update_endpoint(EndpointName=name, EndpointConfigName="ep-update-fail-v2-config")
+        assert endpoint_status(env, name)[0] == "Updating"
+        (final, reason), _ = wait_for(lambda: endpoint_status(env, name), lambda s: s[0] != "Updating")
+        assert (final, reason) == ("InService", "no capacity for the update")  # rolled back
+        d = sm.describe_endpoint(EndpointName=name)
+        assert d["EndpointConfigName"] == f"{name}-config" and d["LastModifiedTime"] > before
+        assert predictions(name) == old
+
+    env["sim"].faults.remove(fault)
+    sm.update_endpoint(EndpointName=name, EndpointConfigName="ep-update-fail-v2-config")
+    (final, reason), _ = wait_for(lambda: endpoint_status(env, name), lambda s: s[0] != "Updating")
+    assert (final, reason) == ("InService", "")
+    assert sm.describe_endpoint(EndpointName=name)["EndpointConfigName"] == "ep-update-fail-v2-config"
+    assert predictions(name) == new
+
+
 # -- StopTrainingJob, duplicates, bad input ----------------------------------------------------------
 def test_stop_training_job_aborts_between_rounds(env):
     sm, name = env["sm"], "stop-me"

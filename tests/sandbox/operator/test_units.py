@@ -7,7 +7,13 @@ import pytest
 
 from sandbox.aws.seed import operator_trust_policy
 from sandbox.operator import naming
-from sandbox.operator.convert import endpoint_config_request, model_request, training_request
+from sandbox.operator.convert import (
+    comparable_endpoint_config,
+    comparable_model,
+    endpoint_config_request,
+    model_request,
+    training_request,
+)
 from sandbox.operator.credentials import policy_allows, trust_allows
 from sandbox.operator.faults import ANNOTATION, Fault, FaultRules
 
@@ -46,12 +52,19 @@ def test_generated_name_is_capped_and_ends_with_the_dashless_uid(name):
     assert out.startswith(name[:30])
 
 
-def test_child_name_embeds_generation_and_uid():
+def test_child_name_embeds_generation_and_uid_within_kubernetes_253_characters():
     assert naming.child_name("xgboost-model", 1, UID) == f"xgboost-model-1-{HEX}"
     assert naming.child_name("xgboost-model", 7, UID) == f"xgboost-model-7-{HEX}"
-    long = naming.child_name("h" * 80, 2, UID)
-    assert len(long) == 63
-    assert long.endswith(f"-{HEX}")
+    assert naming.child_name("h" * 80, 2, UID) == f"{'h' * 80}-2-{HEX}"  # longer than 63: kept whole
+    long = naming.child_name("h" * 300, 12, UID)
+    assert len(long) == 253
+    assert long.endswith(f"h-12-{HEX}")
+
+
+def test_sagemaker_name_of_a_child_shortens_the_child_name_first():
+    child = naming.child_name("xgboost-model", 1, UID)
+    other_uid = "0123abcd-0000-1111-2222-333344445555"
+    assert naming.generated_name(child, other_uid) == f"{child[:30]}-0123abcd000011112222333344445555"
 
 
 # -- convert ----------------------------------------------------------------------------------------------
@@ -140,59 +153,88 @@ def test_training_request_turns_debugger_parameter_lists_into_maps():
     assert rule["RuleParameters"] == {"rule_to_invoke": "LossNotDecreasing"}
 
 
-MODEL = {
-    "name": "xgboost-model",
+MODEL_SPEC = {  # a Model CR's spec, as a HostingDeployment writes it for a one-container model
     "executionRoleArn": "arn:aws:iam::123456789012:role/r",
-    "containers": [
-        {
-            "containerHostname": "xgboost",
-            "modelDataUrl": "s3://b/model.tar.gz",
-            "image": "img:latest",
-            "environment": [{"name": "A", "value": "1"}],
-        }
-    ],
+    "primaryContainer": {
+        "containerHostname": "xgboost",
+        "modelDataUrl": "s3://b/model.tar.gz",
+        "image": "img:latest",
+        "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+    },
+    "region": "us-west-2",
+    "tags": [{"key": "team", "value": "ml"}],
 }
 
 
-def test_model_request_single_container_is_the_primary_container():
-    assert model_request(MODEL, "sm-model") == {
+def test_model_request_from_a_model_cr():
+    assert model_request(MODEL_SPEC, "sm-model") == {
         "ModelName": "sm-model",
-        "ExecutionRoleArn": MODEL["executionRoleArn"],
+        "ExecutionRoleArn": MODEL_SPEC["executionRoleArn"],
         "PrimaryContainer": {
             "ContainerHostname": "xgboost",
             "ModelDataUrl": "s3://b/model.tar.gz",
             "Image": "img:latest",
-            "Environment": {"A": "1"},
+            "Environment": {"A": "1", "B": "2"},
         },
+        "Tags": [{"Key": "team", "Value": "ml"}],
     }
 
 
 def test_model_request_several_containers_and_options():
-    model = {
-        **MODEL,
-        "primaryContainer": "xgboost",
-        "containers": [*MODEL["containers"], {"containerHostname": "second", "image": "img:2"}],
+    spec = {
+        "executionRoleArn": "arn:aws:iam::123456789012:role/r",
+        "containers": [
+            {"containerHostname": "a", "image": "img:1"},
+            {"containerHostname": "b", "image": "img:2"},
+        ],
         "enableNetworkIsolation": False,
         "vpcConfig": {"securityGroupIds": ["sg-1"], "subnets": ["s-1"]},
+        "region": "us-west-2",
+        "sageMakerEndpoint": "https://sagemaker.example",
     }
-    request = model_request(model, "sm-model")
-    assert "PrimaryContainer" not in request
-    assert [c["ContainerHostname"] for c in request["Containers"]] == ["xgboost", "second"]
+    request = model_request(spec, "sm-model")
+    assert "PrimaryContainer" not in request and "Region" not in request
+    assert [c["ContainerHostname"] for c in request["Containers"]] == ["a", "b"]
     assert request["EnableNetworkIsolation"] is False
     assert request["VpcConfig"] == {"SecurityGroupIds": ["sg-1"], "Subnets": ["s-1"]}
 
 
-def test_endpoint_config_request_refers_to_the_sagemaker_model_names():
-    variants = [
-        {
-            "variantName": "AllTraffic",
-            "modelName": "xgboost-model",
-            "initialInstanceCount": 1,
-            "instanceType": "ml.r5.large",
-            "initialVariantWeight": 1,
-        }
-    ]
-    request = endpoint_config_request(variants, {"xgboost-model": "sm-model-1"}, "sm-config")
+def test_model_comparison_ignores_tags_empty_values_mode_default_and_environment_order():
+    request = model_request(MODEL_SPEC, "sm-model")
+    described = {
+        "ModelName": "sm-model",
+        "ModelArn": "arn:aws:sagemaker:us-west-2:123456789012:model/sm-model",
+        "ExecutionRoleArn": MODEL_SPEC["executionRoleArn"],
+        "PrimaryContainer": {
+            "ContainerHostname": "xgboost",
+            "ModelDataUrl": "s3://b/model.tar.gz",
+            "Image": "img:latest",
+            "Mode": "SingleModel",
+            "Environment": {"B": "2", "A": "1"},
+        },
+        "Containers": [],
+        "VpcConfig": {},
+        "EnableNetworkIsolation": False,
+    }
+    assert comparable_model(request) == comparable_model(described)
+    described["PrimaryContainer"]["ModelDataUrl"] = "s3://b/other.tar.gz"
+    assert comparable_model(request) != comparable_model(described)
+
+
+def test_endpoint_config_request_and_comparison():
+    spec = {
+        "productionVariants": [
+            {
+                "variantName": "AllTraffic",
+                "modelName": "sm-model-1",  # a SageMaker model name: the HD resolved it from its child Model
+                "initialInstanceCount": 1,
+                "instanceType": "ml.r5.large",
+                "initialVariantWeight": 1,
+            }
+        ],
+        "region": "us-west-2",
+    }
+    request = endpoint_config_request(spec, "sm-config")
     assert request == {
         "EndpointConfigName": "sm-config",
         "ProductionVariants": [
@@ -205,6 +247,14 @@ def test_endpoint_config_request_refers_to_the_sagemaker_model_names():
             }
         ],
     }
+    described = {
+        "EndpointConfigName": "sm-config",
+        "ProductionVariants": [{**request["ProductionVariants"][0], "InitialVariantWeight": 1.0}],
+        "DataCaptureConfig": {},
+    }
+    assert comparable_endpoint_config(request) == comparable_endpoint_config(described)
+    described["ProductionVariants"][0]["ModelName"] = "sm-model-2"
+    assert comparable_endpoint_config(request) != comparable_endpoint_config(described)
 
 
 # -- credentials --------------------------------------------------------------------------------------------
@@ -327,13 +377,16 @@ def test_policy_allows(documents, action, allowed):
         (" stop ", Fault("stop")),
         ("reconcile-error:SageMaker is unreachable", Fault("reconcile-error", "SageMaker is unreachable")),
         ("endpoint-fail:ping failed", Fault("endpoint-fail", "ping failed")),
+        ("update-fail:no capacity", Fault("update-fail", "no capacity")),
     ],
 )
 def test_fault_from_text(text, expected):
     assert Fault.from_text(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "explode", "crashloop", "fail-later:x", "endpoint_fail:x"])
+@pytest.mark.parametrize(
+    "text", ["", "explode", "crashloop", "fail-later:x", "endpoint_fail:x", "update_fail:x"]
+)
 def test_fault_from_text_rejects_unknown_actions(text):
     with pytest.raises(ValueError, match="unknown fault"):
         Fault.from_text(text)
