@@ -55,6 +55,7 @@ airflow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_csv.py --write-docs
 	$(BIN)/python bench/bench_parse.py --write-docs
+	$(BIN)/python bench/bench_promotion.py --write-docs
 
 clean:
 	rm -rf .airflow .airflow-local .sandbox .artifacts .pytest_cache .ruff_cache
