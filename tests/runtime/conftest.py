@@ -9,7 +9,6 @@ that run. Tests that trigger runs depend on it, so they never queue behind it (m
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,9 +17,9 @@ from helpers import wait_for
 
 from devtools.airflow_api import AirflowApi
 from devtools.airflow_runs import DAG_ID
-from devtools.local_airflow import USERNAME, LocalAirflow, group_members
-from devtools.postgres import ThrowawayPostgres, find_bindir
-from runtime.runtime_helpers import ARTIFACTS
+from devtools.local_airflow import LocalAirflow, group_members
+from devtools.postgres import ThrowawayPostgres
+from runtime.runtime_helpers import airflow_on_sandbox
 
 
 @dataclass
@@ -33,29 +32,11 @@ class Runtime:
 
 @pytest.fixture(scope="package")
 def runtime(tmp_path_factory) -> Iterator[Runtime]:
-    from sandbox.stack import Sandbox
-
-    if find_bindir() is None:
-        message = "PostgreSQL server binaries are not installed (apt-get install postgresql)"
-        if os.environ.get("SAGEMAKER_K8S_REQUIRE_RUNTIME"):
-            pytest.fail(message + "; .ci/run installs them")
-        pytest.skip(message)
     base = tmp_path_factory.mktemp("runtime")
-    with ThrowawayPostgres() as postgres, Sandbox(base / "sandbox") as sandbox:
-        env = {**os.environ, **sandbox.env(), "SAGEMAKER_K8S_RETRAIN_SCHEDULE": "@weekly"}
-        airflow = LocalAirflow(base / "airflow", env, db_url=postgres.url)
-        airflow.start()
+    with airflow_on_sandbox(base, "@weekly") as (airflow, api, sandbox, postgres):
         pgid = airflow.pgid
-        try:
-            api = AirflowApi(airflow.url, USERNAME, airflow.password)
-            api.wait_dag(DAG_ID)
-            yield Runtime(airflow, api, sandbox, postgres)
-        finally:
-            airflow.stop()
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            for log in (base / "airflow" / "components").glob("*.log"):
-                (ARTIFACTS / log.name).write_bytes(log.read_bytes())
-        assert group_members(pgid) == [], "Airflow processes left after stop"
+        yield Runtime(airflow, api, sandbox, postgres)
+    assert group_members(pgid) == [], "Airflow processes left after stop"
 
 
 @pytest.fixture(scope="package")

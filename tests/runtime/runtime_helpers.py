@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +13,43 @@ from devtools.airflow_api import TERMINAL_RUN_STATES, AirflowApi
 from devtools.airflow_runs import DAG_ID
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "runtime"
+
+
+def require_postgres() -> None:
+    """Skip without PostgreSQL's server binaries, or fail where the runtime tests must run (CI)."""
+    import pytest
+
+    from devtools.postgres import find_bindir
+
+    if find_bindir() is None:
+        message = "PostgreSQL server binaries are not installed (apt-get install postgresql)"
+        if os.environ.get("SAGEMAKER_K8S_REQUIRE_RUNTIME"):
+            pytest.fail(message + "; .ci/run installs them")
+        pytest.skip(message)
+
+
+@contextlib.contextmanager
+def airflow_on_sandbox(base: Path, schedule: str) -> Iterator[tuple]:
+    """A throwaway PostgreSQL, the sandbox and the four Airflow components on them, with the DAG's
+    retraining ``schedule``; yields ``(airflow, api, sandbox, postgres)`` and stops it all after."""
+    from devtools.local_airflow import USERNAME, LocalAirflow
+    from devtools.postgres import ThrowawayPostgres
+    from sandbox.stack import Sandbox
+
+    require_postgres()
+    with ThrowawayPostgres() as postgres, Sandbox(base / "sandbox") as sandbox:
+        env = {**os.environ, **sandbox.env(), "SAGEMAKER_K8S_RETRAIN_SCHEDULE": schedule}
+        airflow = LocalAirflow(base / "airflow", env, db_url=postgres.url)
+        airflow.start()
+        try:
+            api = AirflowApi(airflow.url, USERNAME, airflow.password)
+            api.wait_dag(DAG_ID)
+            yield airflow, api, sandbox, postgres
+        finally:
+            airflow.stop()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            for log in (base / "airflow" / "components").glob("*.log"):
+                (ARTIFACTS / f"{base.name}-{log.name}").write_bytes(log.read_bytes())
 
 
 @dataclass

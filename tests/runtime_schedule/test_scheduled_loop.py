@@ -8,39 +8,19 @@ schedule would queue scheduled runs between the other runtime tests' runs.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from helpers import aws, wait_for
+from runtime.runtime_helpers import airflow_on_sandbox
 
-from devtools.airflow_api import AirflowApi
 from devtools.airflow_runs import DAG_ID
-from devtools.local_airflow import USERNAME, LocalAirflow
-from devtools.postgres import ThrowawayPostgres, find_bindir
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def every_minute(tmp_path_factory):
-    from sandbox.stack import Sandbox
-
-    if find_bindir() is None:
-        message = "PostgreSQL server binaries are not installed (apt-get install postgresql)"
-        if os.environ.get("SAGEMAKER_K8S_REQUIRE_RUNTIME"):
-            pytest.fail(message + "; .ci/run installs them")
-        pytest.skip(message)
-    base = tmp_path_factory.mktemp("scheduled-loop")
-    with ThrowawayPostgres() as postgres, Sandbox(base / "sandbox") as sandbox:
-        env = {**os.environ, **sandbox.env(), "SAGEMAKER_K8S_RETRAIN_SCHEDULE": "* * * * *"}
-        airflow = LocalAirflow(base / "airflow", env, db_url=postgres.url)
-        airflow.start()
-        try:
-            api = AirflowApi(airflow.url, USERNAME, airflow.password)
-            api.wait_dag(DAG_ID)
-            yield api, sandbox
-        finally:
-            airflow.stop()
+    with airflow_on_sandbox(tmp_path_factory.mktemp("scheduled-loop"), "* * * * *") as (_, api, sandbox, _):
+        yield api, sandbox
 
 
 def test_two_scheduled_runs_leave_one_endpoint(every_minute):
