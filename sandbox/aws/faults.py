@@ -12,6 +12,9 @@ next phase, and clearing a ``hang`` releases the job.
 ``stop``           the job is stopped (``Stopping`` -> ``Stopped``) once ``after_phases`` phases are done
                    (default 2)
 ``endpoint_fail``  CreateEndpoint ends ``Failed`` (UpdateEndpoint rolls back) with ``reason``
+``update_fail``    only UpdateEndpoint fails: SageMaker rolls back (``InService`` on the old config, the old
+                   model serving, ``reason`` as FailureReason); CreateEndpoint is not affected. Every update
+                   of a matching endpoint fails until the fault is removed
 ``slow``           every phase (or only ``phase``) of the matching job/endpoint lasts ``delay`` seconds
 =================  ==========================================================================================
 
@@ -26,7 +29,7 @@ import itertools
 import threading
 from dataclasses import dataclass
 
-FAULT_KINDS = frozenset({"fail", "hang", "stop", "endpoint_fail", "slow"})
+FAULT_KINDS = frozenset({"fail", "hang", "stop", "endpoint_fail", "update_fail", "slow"})
 TRAINING_PHASES = ("Starting", "Downloading", "Training", "Uploading")
 
 DEFAULT_FAIL_REASON = "AlgorithmError: injected failure (sandbox fault)"
@@ -35,7 +38,12 @@ DEFAULT_ENDPOINT_FAIL_REASON = (
     "Please check CloudWatch logs for this endpoint."
 )
 
-_ALIASES = {"endpoint-fail": "endpoint_fail", "endpointfail": "endpoint_fail", "delay": "slow"}
+_ALIASES = {
+    "endpoint-fail": "endpoint_fail",
+    "endpointfail": "endpoint_fail",
+    "update-fail": "update_fail",
+    "delay": "slow",
+}
 _ids = itertools.count(1)
 
 
@@ -82,9 +90,11 @@ class FaultRegistry:
         if after_phases is not None and not 0 <= after_phases <= len(TRAINING_PHASES):
             raise ValueError(f"after_phases must be 0..{len(TRAINING_PHASES)}")
         if not reason:
-            reason = {"fail": DEFAULT_FAIL_REASON, "endpoint_fail": DEFAULT_ENDPOINT_FAIL_REASON}.get(
-                kind, ""
-            )
+            reason = {
+                "fail": DEFAULT_FAIL_REASON,
+                "endpoint_fail": DEFAULT_ENDPOINT_FAIL_REASON,
+                "update_fail": DEFAULT_ENDPOINT_FAIL_REASON,
+            }.get(kind, "")
         if kind == "hang" and phase is None:
             phase = "Training"
         fault = Fault(
@@ -112,6 +122,9 @@ class FaultRegistry:
 
     def endpoint_fail(self, pattern: str, reason: str | None = None) -> Fault:
         return self.add(pattern, "endpoint_fail", reason=reason)
+
+    def update_fail(self, pattern: str, reason: str | None = None) -> Fault:
+        return self.add(pattern, "update_fail", reason=reason)
 
     def slow(self, pattern: str, delay: float, *, phase: str | None = None) -> Fault:
         return self.add(pattern, "slow", delay=delay, phase=phase)

@@ -103,7 +103,10 @@ def load_predictor(backend, endpoint, config_name: str, account: str, region: st
 
 
 class EndpointWorker:
-    """CreateEndpoint (``previous_config`` None) or UpdateEndpoint (rolls back on failure)."""
+    """CreateEndpoint (``update`` False: ``Creating`` -> ``InService`` | ``Failed``) or UpdateEndpoint
+    (``Updating``; the old model serves meanwhile. Success: the new config's model serves, the endpoint
+    shows the new config and variants, FailureReason cleared. Failure: SageMaker rolls back, ``InService``
+    on the old config with the old model serving and FailureReason set). Both set LastModifiedTime."""
 
     def __init__(
         self, sim: SageMakerSimulator, run: Run, backend, endpoint, config_name: str, update: bool
@@ -129,6 +132,8 @@ class EndpointWorker:
         try:
             self._wait(self.sim.faults.delay_for(self.name, phase, self.sim.phase_delay))
             fault = self.sim.faults.find(self.name, "endpoint_fail")
+            if fault is None and self.update:
+                fault = self.sim.faults.find(self.name, "update_fail")
             if fault is not None:
                 raise DeploymentFailed(fault.reason)
             predictor = load_predictor(

@@ -10,7 +10,9 @@ operator emulator) and in-process ``mock_aws`` users get:
   a duplicate name -> ResourceInUse.
 * StopTrainingJob (moto has none), ListTrainingJobs summaries with SecondaryStatus.
 * CreateEndpoint -> ``Creating`` -> a worker loads the first production variant's model -> ``InService``
-  (or ``Failed`` + FailureReason); UpdateEndpoint (moto has none); DeleteEndpoint unloads the model.
+  (or ``Failed`` + FailureReason); UpdateEndpoint (moto has none) -> ``Updating`` (the old model keeps
+  serving) -> ``InService`` on the new config and model, or rolled back to the old one with FailureReason
+  (faults ``endpoint_fail``, ``update_fail``); DeleteEndpoint unloads the model.
 * sagemaker-runtime InvokeEndpoint -> real predictions from the loaded booster.
 
 At most ``max_concurrent_jobs`` (2) jobs download/train/upload at a time; the others wait in ``Starting``.
@@ -26,6 +28,7 @@ import time
 from urllib.parse import unquote
 
 from moto.core.responses import ActionResult, EmptyResult
+from moto.core.utils import utcnow
 from moto.sagemaker import models as sm_models
 from moto.sagemaker import responses as sm_responses
 from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
@@ -306,6 +309,7 @@ def _update_endpoint(self, endpoint_name: str, endpoint_config_name: str) -> Fak
             arn = FakeEndpointConfig.arn_formatter(endpoint_config_name, self.account_id, self.region_name)
             raise ValidationError(f"Could not find endpoint configuration '{arn}'.")
         endpoint.endpoint_status = "Updating"
+        endpoint.last_modified_time = utcnow()
         sim.start_endpoint(self, endpoint, endpoint_config_name, update=True)
     return endpoint
 
