@@ -78,6 +78,7 @@ class Sandbox:
         self.moto = self.kube = self.cluster = self.operator = self.control = None
         self.seed = None
         self.info: SandboxInfo | None = None
+        self._injected: dict[tuple[str, str], object] = {}  # (resource, action) -> simulator fault armed
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -108,6 +109,7 @@ class Sandbox:
             cluster_name=self.seed.cluster_name,
             pod_state=self.cluster.operator_state,
             inject_sagemaker_fault=self._inject_sagemaker_fault,
+            withdraw_sagemaker_fault=self._withdraw_sagemaker_fault,
             poll_interval=self.poll_interval,
         )
         self.operator.start()
@@ -213,7 +215,10 @@ class Sandbox:
         self.kube.apply(deployment)
 
     def arm_fault(self, fault: str, *, kind: str = "*", namespace: str = "*", name: str = "*") -> None:
-        """Arm an operator/SageMaker fault for CRs the caller does not create itself."""
+        """Arm an operator/SageMaker fault for CRs the caller does not create itself, e.g.
+        ``arm_fault("update-fail:no capacity", kind="HostingDeployment")``: every UpdateEndpoint of
+        matching HostingDeployments fails (and is retried) until ``clear_faults()``.
+        Faults: see ``sandbox.operator.faults``; namespace and name are globs on the CR."""
         self.operator.faults.add(Fault.from_text(fault), kind=kind, namespace=namespace, name=name)
 
     def arm_s3_fault(self, **rule) -> int:
@@ -235,3 +240,17 @@ class Sandbox:
             faults.add(resource_name, fault.action)
         elif fault.action == "endpoint-fail":
             faults.add(resource_name, "endpoint_fail", reason=fault.reason or "injected endpoint failure")
+        elif fault.action == "update-fail":  # armed before each UpdateEndpoint: keep one, not one per retry
+            reason = fault.reason or "injected update failure"
+            armed = self._injected.get((resource_name, fault.action))
+            if armed is not None and faults.active(armed) and armed.reason == reason:
+                return
+            self._withdraw_sagemaker_fault(resource_name, fault.action)
+            self._injected[(resource_name, fault.action)] = faults.add(
+                resource_name, "update_fail", reason=reason
+            )
+
+    def _withdraw_sagemaker_fault(self, resource_name: str, action: str) -> None:
+        armed = self._injected.pop((resource_name, action), None)
+        if armed is not None:
+            self.moto.simulator.faults.remove(armed)

@@ -1,8 +1,9 @@
 """The operator emulator's control loop: the legacy controller-manager, in a thread.
 
-Like the real manager it watches TrainingJobs and HostingDeployments (in every namespace, or only
-in ``--namespace=X`` as the namespaced installer configures it) and requeues non-terminal objects
-every ``poll_interval`` seconds (5 s in the real operator). It runs only while its Deployment has
+Like the real manager it watches TrainingJobs, HostingDeployments and the Models and EndpointConfigs
+(a HostingDeployment's children, or stand-alone) in every namespace, or only in ``--namespace=X`` as
+the namespaced installer configures it, and requeues non-terminal objects every ``poll_interval``
+seconds (5 s in the real operator). It runs only while its Deployment has
 a Running pod (see ``sandbox/cluster.py``), so scaling the Deployment to zero or crash-looping it
 stops reconciliation exactly as it would on a cluster.
 """
@@ -17,11 +18,11 @@ from dataclasses import dataclass
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from . import hosting, training
+from . import endpointconfig, hosting, model, training
 from .aws import client
 from .credentials import CredentialChecker
 from .faults import Fault, FaultRules
-from .kube import HOSTING_DEPLOYMENTS, TRAINING_JOBS, Gone, Kube
+from .kube import ENDPOINT_CONFIGS, HOSTING_DEPLOYMENTS, MODELS, TRAINING_JOBS, Gone, Kube
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class OperatorEmulator:
         cluster_name: str,
         pod_state: Callable[[], PodState],
         inject_sagemaker_fault: Callable[[str, Fault], None] = lambda name, fault: None,
+        withdraw_sagemaker_fault: Callable[[str, str], None] = lambda name, action: None,
         poll_interval: float = 0.25,
     ) -> None:
         self.kube = Kube(kube_url)
@@ -56,6 +58,7 @@ class OperatorEmulator:
         self._endpoint = aws_endpoint_url
         self._pod_state = pod_state
         self._inject = inject_sagemaker_fault
+        self._withdraw = withdraw_sagemaker_fault
         self._credentials = CredentialChecker(aws_endpoint_url, region, cluster_name)
         self._clients: dict[str, object] = {}
         self._stop = threading.Event()
@@ -74,7 +77,12 @@ class OperatorEmulator:
         return self._credentials.problem(self._state.role_arn, SUBJECT, action)
 
     def inject_sagemaker_fault(self, name: str, fault: Fault) -> None:
+        """Make SageMaker misbehave for the resource ``name`` (a job or an endpoint) as ``fault`` says."""
         self._inject(name, fault)
+
+    def withdraw_sagemaker_fault(self, name: str, action: str) -> None:
+        """Undo what ``inject_sagemaker_fault`` armed for ``name`` with this fault action, if anything."""
+        self._withdraw(name, action)
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
@@ -116,7 +124,12 @@ class OperatorEmulator:
         self._state = self._pod_state()
         if not self._state.running:
             return
-        for res, reconcile in ((TRAINING_JOBS, training.reconcile), (HOSTING_DEPLOYMENTS, hosting.reconcile)):
+        for res, reconcile in (
+            (TRAINING_JOBS, training.reconcile),
+            (HOSTING_DEPLOYMENTS, hosting.reconcile),
+            (MODELS, model.reconcile),
+            (ENDPOINT_CONFIGS, endpointconfig.reconcile),
+        ):
             for cr in self.kube.list(res, self._state.watch_namespace):
                 if self._skip(res, cr):
                     continue

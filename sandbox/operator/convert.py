@@ -35,25 +35,58 @@ def training_request(spec: dict, job_name: str) -> dict:
     return request
 
 
-def model_request(model: dict, sagemaker_name: str) -> dict:
-    """CreateModel from one entry of HostingDeployment ``spec.models``."""
-    containers = [to_api(c) for c in model.get("containers", [])]
-    request: dict = {"ModelName": sagemaker_name, "ExecutionRoleArn": model["executionRoleArn"]}
-    if len(containers) == 1:
-        request["PrimaryContainer"] = containers[0]
-    else:  # the operator ignores spec primaryContainer when there are several containers
-        request["Containers"] = containers
-    if model.get("enableNetworkIsolation") is not None:
-        request["EnableNetworkIsolation"] = model["enableNetworkIsolation"]
-    if model.get("vpcConfig"):
-        request["VpcConfig"] = to_api(model["vpcConfig"])
-    return request
+def model_request(spec: dict, sagemaker_name: str) -> dict:
+    """CreateModel from a Model CR's spec (CreateCreateModelInputFromSpec)."""
+    return {**to_api(spec), "ModelName": sagemaker_name}
 
 
-def endpoint_config_request(variants: list[dict], model_names: dict[str, str], config_name: str) -> dict:
-    out = []
-    for variant in variants:
-        item = to_api(variant)
-        item["ModelName"] = model_names[variant["modelName"]]
-        out.append(item)
-    return {"EndpointConfigName": config_name, "ProductionVariants": out}
+def endpoint_config_request(spec: dict, sagemaker_name: str) -> dict:
+    """CreateEndpointConfig from an EndpointConfig CR's spec (its variants name SageMaker models)."""
+    return {**to_api(spec), "EndpointConfigName": sagemaker_name}
+
+
+# -- spec vs. description (sdkutil/spec_comparison.go): tags, region and endpoint are ignored; empty
+# values equal missing ones, a missing bool equals false, environment order does not matter.
+MODEL_FIELDS = ("PrimaryContainer", "Containers", "ExecutionRoleArn", "EnableNetworkIsolation", "VpcConfig")
+VARIANT_FIELDS = (
+    "VariantName",
+    "ModelName",
+    "InitialInstanceCount",
+    "InstanceType",
+    "InitialVariantWeight",
+    "AcceleratorType",
+)
+
+
+def _pruned(value):
+    if isinstance(value, dict):
+        value = {k: _pruned(v) for k, v in value.items()}
+        return {k: v for k, v in value.items() if v not in (None, "", [], {}, False)}
+    if isinstance(value, list):
+        return [_pruned(v) for v in value]
+    return value
+
+
+def _container(container: dict) -> dict:
+    return {"Mode": "SingleModel", **container}  # the Model controller defaults Mode before comparing
+
+
+def comparable_model(model: dict) -> dict:
+    """The compared fields of a CreateModel request or a DescribeModel response."""
+    out = _pruned({k: model.get(k) for k in MODEL_FIELDS})
+    if "PrimaryContainer" in out:
+        out["PrimaryContainer"] = _container(out["PrimaryContainer"])
+    if "Containers" in out:
+        out["Containers"] = [_container(c) for c in out["Containers"]]
+    return out
+
+
+def comparable_endpoint_config(config: dict) -> dict:
+    """The compared fields of a CreateEndpointConfig request or a DescribeEndpointConfig response."""
+    variants = []
+    for variant in config.get("ProductionVariants") or []:
+        item = {k: variant.get(k) for k in VARIANT_FIELDS}
+        if item["InitialVariantWeight"] is not None:  # a float in SageMaker, an int64 in the CRD
+            item["InitialVariantWeight"] = float(item["InitialVariantWeight"])
+        variants.append(item)
+    return _pruned({"ProductionVariants": variants, "KmsKeyId": config.get("KmsKeyId")})

@@ -7,7 +7,11 @@ Put the annotation ``sandbox.sagemaker.local/fault`` on a TrainingJob or Hosting
 ``hang``                       the job stays ``InProgress`` (Training) until stopped
 ``stop``                       the job ends ``Stopped``
 ``reconcile-error:<message>``  the operator cannot reach SageMaker: ``Reconciling…`` + message
-``endpoint-fail:<reason>``     the endpoint ends ``Failed`` with ``<reason>``
+                               (also for Model and EndpointConfig CRs: ``Error`` + message)
+``endpoint-fail:<reason>``     CreateEndpoint: the endpoint ends ``Failed`` with ``<reason>``
+``update-fail:<reason>``       every UpdateEndpoint fails while armed: SageMaker rolls back
+                               (``InService`` on the old config, FailureReason ``<reason>``) and
+                               the controller retries it on its next pass, as the real one does
 =============================  ==================================================================
 
 The same faults can be armed for CRs the test does not create itself (the pipeline's) with
@@ -21,7 +25,7 @@ import threading
 from dataclasses import dataclass
 
 ANNOTATION = "sandbox.sagemaker.local/fault"
-ACTIONS = frozenset({"fail", "hang", "stop", "reconcile-error", "endpoint-fail"})
+ACTIONS = frozenset({"fail", "hang", "stop", "reconcile-error", "endpoint-fail", "update-fail"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "TrainingJob" | "HostingDeployment" | "*"
+    kind: str  # "TrainingJob" | "HostingDeployment" | "Model" | "EndpointConfig" | "*"
     namespace: str
     name: str
     fault: Fault

@@ -50,19 +50,29 @@ class Kube:
     def close(self) -> None:
         self._api.close()
 
-    def list(self, res: Resource, namespace: str | None = None) -> list[dict]:
+    def list(
+        self, res: Resource, namespace: str | None = None, labels: dict[str, str] | None = None
+    ) -> list[dict]:
+        selector = {"label_selector": ",".join(f"{k}={v}" for k, v in labels.items())} if labels else {}
         try:
             if namespace:
                 body = self.custom.list_namespaced_custom_object(
-                    res.group, res.version, namespace, res.plural
+                    res.group, res.version, namespace, res.plural, **selector
                 )
             else:
-                body = self.custom.list_cluster_custom_object(res.group, res.version, res.plural)
+                body = self.custom.list_cluster_custom_object(res.group, res.version, res.plural, **selector)
         except ApiException as e:
             if e.status == 404:  # CRD not installed: nothing to reconcile
                 return []
             raise
         return body.get("items", [])
+
+    def get(self, res: Resource, namespace: str, name: str) -> dict | None:
+        """The object, or None if it does not exist."""
+        try:
+            return self._call(self.custom.get_namespaced_custom_object, res, namespace, name)
+        except Gone:
+            return None
 
     def create(self, res: Resource, namespace: str, body: dict) -> dict:
         return self._call(self.custom.create_namespaced_custom_object, res, namespace, body)
