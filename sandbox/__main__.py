@@ -3,6 +3,7 @@
 python -m sandbox up [--state-dir DIR] [--region R] [--misconfigure NAME ...]
 python -m sandbox misconfigure NAME [--state-dir DIR]
 python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB]
+python -m sandbox fault 'update-fail:no capacity' --kind HostingDeployment [--name GLOB]
 python -m sandbox fault s3:SlowDown [--method PUT] [--bucket GLOB] [--key GLOB] [--operation OP]
                                     [--part-number N] [--count N] [--delay SECONDS]
 python -m sandbox clear-faults
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     fault.add_argument(
         "fault",
         help="fail:<reason> | hang | stop | reconcile-error:<msg> | endpoint-fail:<reason>"
-        " | s3:SlowDown | s3:InternalError | s3:delay",
+        " | update-fail:<reason> | s3:SlowDown | s3:InternalError | s3:delay",
     )
     fault.add_argument("--kind", default="*")
     fault.add_argument("--namespace", default="*")

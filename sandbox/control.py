@@ -5,7 +5,8 @@
     GET    /misconfigurations                name -> description
     POST   /misconfigure   {"name": N}       break one thing the preflight must catch
     POST   /faults/operator {"fault": "fail:AlgorithmError: x", "kind": "TrainingJob",
-                             "namespace": "*", "name": "*"}
+                             "namespace": "*", "name": "*"}   (faults: sandbox.operator.faults,
+                             e.g. "update-fail:<reason>" with "kind": "HostingDeployment")
     POST   /faults/kube    {"method": "GET", "path_regex": "...", "status": 503, "count": 3,
                             "delay_seconds": 0, "retry_after": null}
     POST   /faults/s3      {"method": "PUT", "bucket": "b", "key": "prefix/*", "operation": null,
