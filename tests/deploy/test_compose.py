@@ -120,6 +120,7 @@ PASSED_THROUGH = (
     "SAGEMAKER_K8S_RETRAIN_SCHEDULE",
     "SAGEMAKER_K8S_POLL_INTERVAL",
     "SAGEMAKER_K8S_RECONCILING_TIMEOUT",
+    "SAGEMAKER_K8S_APPROVAL_TIMEOUT",
 )
 #: ``.env`` variables that must have no default in the compose file and only placeholders in the example.
 SECRET_VARS = (
@@ -629,6 +630,7 @@ def test_compose_defaults_match_the_dag(common, env_example):
         "SAGEMAKER_K8S_RETRAIN_SCHEDULE",
         "SAGEMAKER_K8S_POLL_INTERVAL",
         "SAGEMAKER_K8S_RECONCILING_TIMEOUT",
+        "SAGEMAKER_K8S_APPROVAL_TIMEOUT",
     ):
         assert env[key] == "${" + key + ":-" + dag_defaults[key] + "}"
         assert env_example[key] == dag_defaults[key]
