@@ -15,7 +15,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from helpers import dag_task_ids
+from helpers import dag_task_ids, wait_for
 
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import USERNAME
@@ -145,3 +145,29 @@ def test_invalid_value_shows_the_error_and_creates_no_run(page, runtime):
     shot(page, "trigger-form-invalid.png")
     assert dialog.is_visible()  # the form stays open for a fix
     assert {r["dag_run_id"] for r in runtime.api.runs(DAG_ID)} == before
+
+
+def test_a_person_approves_the_promotion_in_the_browser(page, runtime):
+    """``require_approval``: the run waits on its Required Actions page, which shows the gate's
+    comparison; pressing Approve there resumes the run and the new model goes live."""
+    api = runtime.api
+    conf = {"require_approval": True, "force_promote": True, "s3_prefix": "approved-in-the-browser"}
+    run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
+    wait_for(
+        lambda: api.task_instances(DAG_ID, run_id)["approve_promotion"]["state"] == "awaiting_input",
+        600,
+        1,
+        "approve_promotion to wait for a person",
+    )
+    quoted = urllib.parse.quote(run_id, safe="")
+    page.goto(f"{runtime.airflow.url}/dags/{DAG_ID}/runs/{quoted}/tasks/approve_promotion/required_actions")
+    page.get_by_text("Promote ", exact=False).first.wait_for()
+    page.get_by_text("validation:merror").first.wait_for()  # the comparison table in the body
+    shot(page, "approval-required-action.png")
+    page.get_by_role("button", name="Approve").first.click()
+    run = api.wait_run(DAG_ID, run_id, timeout=600)
+    states = {t: ti["state"] for t, ti in api.task_instances(DAG_ID, run_id).items()}
+    assert run["state"] == "success", states
+    assert states["promote_endpoint"] == states["record_champion"] == "success"
+    detail = api.hitl_detail(DAG_ID, run_id, "approve_promotion")
+    assert detail["chosen_options"] == ["Approve"] and detail["responded_by_user"]["name"] == USERNAME
