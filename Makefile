@@ -12,11 +12,12 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export SAGEMAKER_K8S_MANIFESTS_DIR := $(CURDIR)/include/manifests
 
-.PHONY: help install demo test lint format sandbox airflow bench clean
+.PHONY: help install demo test check lint format sandbox airflow bench clean
 
 help:
 	@echo "make demo     run the pipeline end to end on the embedded sandbox"
 	@echo "make test     lint + the whole test suite"
+	@echo "make check    lint + the tests that run no DAG end to end (the fast loop while developing)"
 	@echo "make sandbox  start the sandbox alone (Ctrl-C stops it)"
 	@echo "make airflow  the sandbox + Airflow's UI, scheduler, dag-processor, triggerer on 127.0.0.1:8080"
 	@echo "              (DB=postgres for a throwaway PostgreSQL; Ctrl-C stops everything)"
@@ -36,6 +37,9 @@ demo: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest
+
+check: $(STAMP) lint
+	$(BIN)/pytest -q -m "not e2e"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
