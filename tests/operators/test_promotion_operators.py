@@ -387,3 +387,59 @@ def test_preflight_ownership_rows():
     outside = _ownership_check(cfg, FakeAws(live=LiveEndpoint("InService", "c", OLD)), FakeKube(), DAG_ID)
     assert [(r.check, r.status) for r in outside] == [("serving endpoint", "fail")]
     assert "aws sagemaker delete-endpoint --endpoint-name sagemaker-xgboost-mnist" in outside[0].fix
+
+
+# -- approval ----------------------------------------------------------------------------------------
+def approval(required: bool):
+    from datetime import timedelta
+
+    from sagemaker_k8s.operators.gate import SageMakerK8sApprovalOperator
+
+    op = SageMakerK8sApprovalOperator(
+        task_id="approve_promotion", config=config(require_approval=required), gate_task_id="gate",
+        response_timeout=timedelta(hours=2),
+    )  # fmt: skip
+    return op, FakeTI({("gate", "decision"): decision()})
+
+
+def test_approval_not_required_approves_at_once():
+    op, ti = approval(False)
+    assert op.execute(context(ti)) == {"approved": True, "required": False}
+
+
+def test_approval_asks_with_both_models_and_waits(monkeypatch):
+    import airflow.providers.standard.operators.hitl as hitl
+    from airflow.sdk.exceptions import TaskAwaitingInput
+
+    asked = {}
+    monkeypatch.setattr(hitl, "upsert_hitl_detail", lambda **kwargs: asked.update(kwargs))
+    op, ti = approval(True)
+    ctx = {**context(ti), "task_instance": type("TI", (), {"id": "ti-1"})()}
+    with pytest.raises(TaskAwaitingInput):
+        op.execute(ctx)
+    assert asked["options"] == ["Approve", "Reject"] and asked["defaults"] == ["Reject"]
+    assert asked["subject"] == f"Promote job-new to endpoint {ENDPOINT}?"
+    assert "job-old" in asked["body"] and "0.1" in asked["body"] and "0.2" in asked["body"]
+    assert "No answer within 2 h counts as Reject" in asked["body"]
+
+
+def answer(option: str, user: str | None = "alice") -> dict:
+    from datetime import UTC, datetime
+
+    responded = {"id": user, "name": user} if user else None
+    return {"chosen_options": [option], "params_input": {}, "responded_at": datetime.now(UTC),
+            "responded_by_user": responded}  # fmt: skip
+
+
+def test_approve_and_reject_answers(capsys):
+    op, ti = approval(True)
+    result = op.execute_complete(context(ti), answer("Approve"))
+    assert result["approved"] is True and result["responded_by"] == "alice"
+
+    skipped = []
+    op.skip = lambda ti, tasks: skipped.append([t.task_id for t in tasks])
+    op.downstream_task_ids = {"promote_endpoint"}
+    task = type("Task", (), {"get_direct_relatives": lambda self, upstream: [op]})()
+    op.execute_complete({**context(ti), "task": task}, answer("Reject", user=None))
+    assert skipped == [["approve_promotion"]]  # the parent skips the direct downstream (promote_endpoint)
+    assert "promotion rejected by nobody (timed out: the default is Reject)" in capsys.readouterr().out

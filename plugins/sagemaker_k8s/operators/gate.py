@@ -161,11 +161,14 @@ class SageMakerK8sApprovalOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
-        result = super().execute_complete(context, event)
-        chosen = result["chosen_options"][0]
-        who = (result.get("responded_by_user") or {}).get("name") or "nobody (timed out: default Reject)"
-        if chosen == self.APPROVE:
+        # Logged first: on Reject the parent skips the promotion by raising out of execute_complete.
+        chosen = event.get("chosen_options") or []
+        user = event.get("responded_by_user") or {}
+        who = user.get("name") if isinstance(user, dict) else None
+        who = who or "nobody (timed out: the default is Reject)"
+        if chosen == [self.APPROVE]:
             self.log.info("promotion approved by %s", who)
-        else:
+        elif "error" not in event:
             self.log.info("promotion rejected by %s: the champion keeps serving, the run succeeds", who)
-        return {"approved": chosen == self.APPROVE, "required": True, "responded_by": who}
+        result = super().execute_complete(context, event)
+        return {"approved": True, "required": True, "responded_by": who, "chosen": result["chosen_options"]}
