@@ -187,20 +187,29 @@ def test_an_update_sagemaker_rolls_back_leaves_the_champion_serving(loop, tmp_pa
     reason = "ping health check failed (injected update failure)"
     loop.arm_fault(f"update-fail:{reason}", kind="HostingDeployment")
 
-    def clear_once_seen() -> None:  # the rollback's own update then goes through
+    champion_model = STATE["better"].xcoms["wait_training"]["model_path"]
+
+    def clear_once_rolling_back() -> None:
+        """The real controller retries a rolled-back update every pass until the spec changes: keep it
+        failing until the pipeline has given up on the promotion and put the champion back on the CR,
+        then let SageMaker behave so that the rollback's own update goes through."""
         wait_for(
             lambda: (
-                reason
+                custom_objects(loop, "hostingdeployments")[0]["spec"]["models"][0]["containers"][0][
+                    "modelDataUrl"
+                ]
+                == champion_model
+                and reason
                 in (custom_objects(loop, "hostingdeployments")[0].get("status") or {}).get(
                     "failureReason", ""
                 )
             ),
             timeout=300,
-            what="the failed update",
+            what="the rollback to start",
         )
         loop.clear_faults()
 
-    clearer = threading.Thread(target=clear_once_seen, daemon=True)
+    clearer = threading.Thread(target=clear_once_rolling_back, daemon=True)
     clearer.start()
     result, failed = run(
         loop, {"force_promote": True, "hyperparameters": {"num_round": 4}}, tmp_path, "update"
@@ -213,7 +222,6 @@ def test_an_update_sagemaker_rolls_back_leaves_the_champion_serving(loop, tmp_pa
     flat = text(result)
     assert "SageMaker rolled back" in flat and reason in flat, flat[-4000:]
     hd = serving(loop)
-    champion_model = STATE["better"].xcoms["wait_training"]["model_path"]
     assert live(loop)[1] == champion_model
     assert hd["spec"]["models"][0]["containers"][0]["modelDataUrl"] == champion_model
     assert record(hd)["run_id"] == STATE["better"].run_id and record(hd, CANDIDATE) is None
