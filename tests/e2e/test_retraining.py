@@ -241,7 +241,11 @@ def test_an_endpoint_created_outside_the_pipeline_is_refused(loop, tmp_path):
         EndpointConfigName="outside-config", ProductionVariants=[{**variant, "InstanceType": "ml.m5.large"}]
     )
     sm.create_endpoint(EndpointName="outside-endpoint", EndpointConfigName="outside-config")
-    wait_for(lambda: live(loop, "outside-endpoint"), timeout=60, what="the outside endpoint")
+    wait_for(
+        lambda: sm.describe_endpoint(EndpointName="outside-endpoint")["EndpointStatus"] == "InService",
+        timeout=60,
+        what="the outside endpoint",
+    )
     jobs_before = len(custom_objects(loop, "trainingjobs"))
 
     result, refused = run(loop, {"endpoint_name": "outside-endpoint"}, tmp_path, "outside")
