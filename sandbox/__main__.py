@@ -1,6 +1,7 @@
 """``python -m sandbox``: run the sandbox, or drive a running one.
 
 python -m sandbox up [--state-dir DIR] [--region R] [--misconfigure NAME ...]
+                     [--exec-kubeconfig PATH [--token-ttl SECONDS]]
 python -m sandbox misconfigure NAME [--state-dir DIR]
 python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB]
 python -m sandbox fault 'update-fail:no capacity' --kind HostingDeployment [--name GLOB]
@@ -46,6 +47,9 @@ def _up(args) -> int:
         print(f"operator role     {info.operator_role_arn}")
         print(f"execution role    {info.execution_role_arn}")
         print(f"environment       set -a; . {Path(info.state_dir) / 'env'}; set +a")
+        if args.exec_kubeconfig:  # credentials from an exec plugin, as on EKS
+            path = sandbox.exec_kubeconfig(args.exec_kubeconfig, token_ttl=args.token_ttl)
+            print(f"exec kubeconfig   {path}  (plugin runs logged to {path}.invocations)")
         print("sandbox ready", flush=True)
         stop.wait()
         print("stopping sandbox", flush=True)
@@ -77,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--namespace", default="default", help="namespace the pipeline's CRs go to")
     up.add_argument("--phase-delay", type=float, default=0.2, help="seconds per SageMaker job phase")
     up.add_argument("--misconfigure", action="append", default=[], metavar="NAME")
+    up.add_argument("--exec-kubeconfig", type=Path, metavar="PATH", help="also write an exec kubeconfig")
+    up.add_argument("--token-ttl", type=float, default=900.0, help="its tokens' lifetime in seconds")
     mis = sub.add_parser("misconfigure", help="break one thing the preflight check must catch")
     mis.add_argument("name")
     fault = sub.add_parser("fault", help="arm an operator fault for matching CRs, or an S3 error")

@@ -21,7 +21,7 @@ import yaml
 from .aws import AWS_MISCONFIGURATIONS, apply_misconfiguration, seed_account, start_moto
 from .cluster import OPERATOR_DEPLOYMENT, OPERATOR_NAMESPACE, ROLE_ARN_ANNOTATION, ClusterEmulator
 from .control import ControlServer
-from .kube import KubeApiServer, write_kubeconfig
+from .kube import KubeApiServer, write_exec_kubeconfig, write_kubeconfig
 from .operator import Fault, OperatorEmulator
 from .state import SandboxInfo, clear_state, env_for, write_state
 
@@ -154,6 +154,17 @@ class Sandbox:
 
     def env(self) -> dict[str, str]:
         return env_for(self.info)
+
+    def exec_kubeconfig(
+        self, path: Path | str, *, token_ttl: float = 900.0, report_expiry: bool = True
+    ) -> Path:
+        """A TLS kubeconfig whose tokens come from an exec plugin (``sandbox/token_command.py``), as on
+        EKS: valid ``token_ttl`` seconds, then 401; each plugin run is logged to ``<path>.invocations``
+        (``sandbox.kube.exec_invocations``). ``report_expiry=False``: no expirationTimestamp."""
+        return write_exec_kubeconfig(
+            path, self.kube.secure_url, self.kube.auth.exec_key, certificate_authority=self.kube.ca_pem,
+            namespace=self.namespace, token_ttl=token_ttl, report_expiry=report_expiry,
+        )  # fmt: skip
 
     # -- cluster contents ----------------------------------------------------------------------
     def install(self) -> None:

@@ -9,7 +9,12 @@ srv.stop()
 
 from sandbox.kube.errors import KubeApiError
 from sandbox.kube.faults import FaultRule, Faults, RequestRecord
-from sandbox.kube.kubeconfig import kubeconfig_dict, write_kubeconfig
+from sandbox.kube.kubeconfig import (
+    exec_invocations,
+    kubeconfig_dict,
+    write_exec_kubeconfig,
+    write_kubeconfig,
+)
 from sandbox.kube.server import KubeApiServer
 
 __all__ = [
@@ -18,6 +23,8 @@ __all__ = [
     "KubeApiError",
     "KubeApiServer",
     "RequestRecord",
+    "exec_invocations",
     "kubeconfig_dict",
+    "write_exec_kubeconfig",
     "write_kubeconfig",
 ]

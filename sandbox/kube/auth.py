@@ -7,6 +7,8 @@
   of this server, valid until ``exp`` and while the service account exists with the same uid (a deleted
   and recreated account invalidates them), only for the API server's audience. They authenticate as
   ``system:serviceaccount:<ns>:<name>`` in ``system:serviceaccounts`` and ``system:serviceaccounts:<ns>``.
+* Exec-plugin tokens (what ``aws eks get-token`` is to EKS): ``sandbox/token_command.py`` signs the user,
+  groups and expiry with ``exec_key`` (a per-server secret it reads from a file); valid until that expiry.
 
 Every authenticated user is also in ``system:authenticated``. A bearer token this server did not issue
 (or an expired one) is 401 on either port. On the TLS port a request without a bearer token is 401 too
@@ -29,6 +31,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sandbox import token_command
 
 ADMIN_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's well-known admin token
 ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -89,6 +93,8 @@ class Authenticator:
         self._static: dict[str, UserInfo] = {ADMIN_TOKEN: ADMIN}
         self._key = secrets.token_bytes(32)
         self._kid = _b64(hashlib.sha256(self._key).digest()[:12])
+        self.exec_key = secrets.token_bytes(32)  # signs sandbox/token_command.py's tokens
+        self.exec_not_before = 0.0  # exec tokens minted earlier are rejected (revoke_exec_tokens)
         self.clock: Callable[[], float] = time.time  # tests may move time forward
 
     def add_token(self, token: str, user: str, groups: tuple[str, ...] | list[str] = ()) -> UserInfo:
@@ -160,4 +166,17 @@ class Authenticator:
             static = self._static.get(token)
         if static is not None:
             return static
+        if token.startswith(token_command.PREFIX):
+            return self._exec_user(token)
         return self._service_account_user(token) if token.count(".") == 2 else None
+
+    def revoke_exec_tokens(self) -> None:
+        """Reject every exec-plugin token minted until now, expired or not (rotated credentials)."""
+        self.exec_not_before = self.clock()
+
+    def _exec_user(self, token: str) -> UserInfo | None:
+        claims = token_command.verify_token(self.exec_key, token, self.clock())
+        if claims is None or float(claims.get("iat", 0)) < self.exec_not_before:
+            return None
+        groups = [g for g in claims.get("groups") or [] if isinstance(g, str)]
+        return UserInfo(str(claims["sub"]), tuple(dict.fromkeys([*groups, AUTHENTICATED])))
