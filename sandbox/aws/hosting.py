@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import xgboost as xgb
 from moto.core.exceptions import ServiceException
 from moto.core.utils import utcnow
 
@@ -18,8 +19,6 @@ from . import s3io, xgb_algo
 from .runs import Cancelled, Run
 
 if TYPE_CHECKING:
-    import xgboost as xgb
-
     from .sagemaker_sim import SageMakerSimulator
 
 log = logging.getLogger(__name__)
@@ -57,6 +56,40 @@ class Predictor:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class ModelDataError(Exception):
+    """A model's artifact could not be served: ``stage`` is ``url`` (no ModelDataUrl), ``download``,
+    ``extract`` or ``load``; callers phrase SageMaker's message for their API."""
+
+    def __init__(self, stage: str, hostname: str, url: str) -> None:
+        super().__init__(f"{stage} failed for {url!r}")
+        self.stage, self.hostname, self.url = stage, hostname, url
+
+
+def model_container(model) -> dict:
+    return model.primary_container or (model.containers[0] if model.containers else None) or {}
+
+
+def fetch_booster(model, account: str, region: str) -> tuple[xgb.Booster, str]:
+    """Download, unpack and load a SageMaker model's ``model.tar.gz``: (booster, ModelDataUrl)."""
+    container = model_container(model)
+    hostname = container.get("ContainerHostname") or "container_1"
+    url = container.get("ModelDataUrl")
+    if not url:
+        raise ModelDataError("url", hostname, "")
+    try:
+        archive = s3io.get_object(account, region, url)
+    except (s3io.S3Missing, ValueError) as e:
+        raise ModelDataError("download", hostname, url) from e
+    try:
+        model_bytes = xgb_algo.unpack_model(archive)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        raise ModelDataError("extract", hostname, url) from e
+    try:
+        return xgb_algo.load_booster(model_bytes), url
+    except Exception as e:
+        raise ModelDataError("load", hostname, url) from e
+
+
 def load_predictor(backend, endpoint, config_name: str, account: str, region: str) -> Predictor:
     config = backend.endpoint_configs.get(config_name)
     if config is None:
@@ -69,36 +102,21 @@ def load_predictor(backend, endpoint, config_name: str, account: str, region: st
     model = backend._models.get(variant.get("ModelName"))
     if model is None:
         raise DeploymentFailed(f'Could not find model "{variant.get("ModelName")}".')
-    container = model.primary_container or (model.containers[0] if model.containers else None) or {}
-    hostname = container.get("ContainerHostname") or "container_1"
-    url = container.get("ModelDataUrl")
-    if not url:
-        raise DeploymentFailed(
-            f"The primary container for production variant {variant_name} did not pass the ping health "
-            "check: the container has no ModelDataUrl. Please check CloudWatch logs for this endpoint."
-        )
+    ping = f"The primary container for production variant {variant_name} did not pass the ping health check"
     try:
-        archive = s3io.get_object(account, region, url)
-    except (s3io.S3Missing, ValueError) as e:
-        raise DeploymentFailed(
-            f'Failed to download model data for container "{hostname}" from URL: "{url}". Please ensure that '
-            "there is an object located at the URL and that the role passed to CreateModel has permissions "
-            "to download the object."
-        ) from e
-    try:
-        model_bytes = xgb_algo.unpack_model(archive)
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
-        raise DeploymentFailed(
-            f'Failed to extract model data archive for container "{hostname}" from URL "{url}". Please '
-            "ensure that the object located at the URL is a valid tar.gz archive"
-        ) from e
-    try:
-        booster = xgb_algo.load_booster(model_bytes)
-    except Exception as e:
-        raise DeploymentFailed(
-            f"The primary container for production variant {variant_name} did not pass the ping health "
-            "check. Please check CloudWatch logs for this endpoint."
-        ) from e
+        booster, url = fetch_booster(model, account, region)
+    except ModelDataError as e:
+        messages = {
+            "url": f"{ping}: the container has no ModelDataUrl. "
+            "Please check CloudWatch logs for this endpoint.",
+            "download": f'Failed to download model data for container "{e.hostname}" from URL: "{e.url}". '
+            "Please ensure that there is an object located at the URL and that the role passed to "
+            "CreateModel has permissions to download the object.",
+            "extract": f'Failed to extract model data archive for container "{e.hostname}" from URL '
+            f'"{e.url}". Please ensure that the object located at the URL is a valid tar.gz archive',
+            "load": f"{ping}. Please check CloudWatch logs for this endpoint.",
+        }
+        raise DeploymentFailed(messages[e.stage]) from e
     return Predictor(endpoint, booster, variant_name, model.model_name, url)
 
 

@@ -14,6 +14,8 @@ operator emulator) and in-process ``mock_aws`` users get:
   serving) -> ``InService`` on the new config and model, or rolled back to the old one with FailureReason
   (faults ``endpoint_fail``, ``update_fail``); DeleteEndpoint unloads the model.
 * sagemaker-runtime InvokeEndpoint -> real predictions from the loaded booster.
+* Hyperparameter tuning (tuning.py) and batch transform (transform.py) jobs that really train and predict;
+  their APIs are patched in by sagemaker_jobs.py.
 
 At most ``max_concurrent_jobs`` (2) jobs download/train/upload at a time; the others wait in ``Starting``.
 The simulator's own state is only the workers and loaded predictors; statuses live on moto's objects.
@@ -35,7 +37,7 @@ from moto.sagemaker.exceptions import ResourceInUseException, ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, FakeTrainingJob, sagemaker_backends
 from moto.sagemakerruntime import responses as rt_responses
 
-from . import hosting, training
+from . import hosting, sagemaker_jobs, training
 from .faults import FaultRegistry
 from .runs import Run
 
@@ -121,6 +123,12 @@ class SageMakerSimulator:
             for run in self.runs.values():
                 if predicate(run):
                     run.cancel(reason)
+
+    def start_worker(self, kind: str, backend, name: str, make_worker) -> Run:
+        """Run ``make_worker(run)`` (a callable) in a worker thread keyed by (kind, account, region, name)."""
+        run = Run(kind, backend.account_id, backend.region_name, name)
+        self._spawn(run, make_worker(run))
+        return run
 
     def start_training(self, backend, job) -> None:
         run = Run("training", backend.account_id, backend.region_name, job.training_job_name)
@@ -229,6 +237,7 @@ def _create_training_job(self, training_job_name: str, **kwargs) -> FakeTraining
         user_metrics = spec.get("MetricDefinitions")
         kwargs["algorithm_specification"] = spec
         kwargs["hyper_parameters"] = kwargs.get("hyper_parameters") or {}
+        tuning_job_arn = kwargs.pop("tuning_job_arn", None)  # launched by a tuning job (tuning.py)
         job = FakeTrainingJob(
             account_id=self.account_id,
             region_name=self.region_name,
@@ -240,6 +249,10 @@ def _create_training_job(self, training_job_name: str, **kwargs) -> FakeTraining
         else:  # moto injects a fake test:dcg definition; the built-in algorithm has its own
             spec.pop("MetricDefinitions", None)
         training.initial_state(job)
+        if tuning_job_arn:
+            job.tuning_job_arn = (
+                tuning_job_arn  # DescribeTrainingJob's TuningJobArn; set before it is visible
+            )
         self.training_jobs[training_job_name] = job
         sim.start_training(self, job)
     return job
@@ -373,4 +386,5 @@ def _patch() -> None:
     _set(response_cls, "stop_training_job", _response_stop_training_job)
     _set(response_cls, "update_endpoint", _response_update_endpoint)
     _set(rt_responses.SageMakerRuntimeResponse, "invoke_endpoint", _runtime_invoke_endpoint)
+    sagemaker_jobs.patch(_set)
     log.debug("SageMaker simulator patches installed")

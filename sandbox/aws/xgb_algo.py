@@ -153,6 +153,11 @@ def parse_hyperparameters(raw: dict[str, str] | None) -> TrainingParams:
     metrics_text = params.pop("eval_metric", None)
     metrics = [m.strip() for m in str(metrics_text).split(",") if m.strip()] if metrics_text else []
     metrics = metrics or default_metrics(objective)
+    # SageMaker passes a tuning job's objective to each of its training jobs; the XGBoost container adds
+    # it to the evaluation metrics, so "validation:error" is reported even where rmse is the default.
+    tuned = str((raw or {}).get("_tuning_objective_metric") or "").partition(":")[2].strip()
+    if tuned and tuned not in metrics:
+        metrics.append(tuned)
     if metrics:
         params["eval_metric"] = metrics
     params.setdefault("nthread", 1)  # two concurrent jobs on a small machine; OpenMP teams thrash
