@@ -1,10 +1,12 @@
 """Kubernetes access for the pipeline: the cncf-kubernetes provider's hooks, typed errors, retries.
 
-`SageMakerK8sHook` wraps the provider's `KubernetesHook` (connection ``kubernetes_conn_id``: a
-kubeconfig path, an inline kubeconfig or in-cluster config, exactly as the provider documents) and
-is the only synchronous code that talks to the API server. `AsyncSageMakerK8sHook` does the same
-for triggers through `AsyncKubernetesHook`. Every HTTP error becomes a typed exception from
-``sagemaker_k8s.exceptions``; 429/5xx/timeouts are retried with backoff.
+`SageMakerK8sHook` resolves its connection (``kubernetes_conn_id``: a kubeconfig path, an inline
+kubeconfig or in-cluster config, exactly as the provider documents) through the provider's
+`KubernetesHook` and is the only synchronous code that talks to the API server. `AsyncSageMakerK8sHook`
+does the same for triggers through `AsyncKubernetesHook`. The clients come from ``client_cache``: one
+per hook (sync) or one per kubeconfig and event loop shared by all triggers (async), with exec-plugin
+tokens minted once per token lifetime and refreshed on a 401. Every HTTP error becomes a typed
+exception from ``sagemaker_k8s.exceptions``; 429/5xx/timeouts are retried with backoff.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from functools import cached_property
 from typing import Any
 
 from sagemaker_k8s.exceptions import KubeNotFound, KubeTransientError, kube_error_from_status
+from sagemaker_k8s.hooks.client_cache import (
+    SharedClient,
+    SyncClient,
+    async_settings,
+    shared_client,
+    sync_settings,
+)
 from sagemaker_k8s.hooks.retry import Backoff, acall_with_retry, call_with_retry
 from sagemaker_k8s.manifests.flavours import ResourceKind
 
@@ -64,6 +73,33 @@ class SageMakerK8sHook:
 
         return KubernetesHook(conn_id=self.kubernetes_conn_id)
 
+    @cached_property
+    def client(self) -> SyncClient:
+        """This hook's client; its exec-plugin token is the process's (see ``client_cache``)."""
+        return SyncClient(sync_settings(self.provider_hook))
+
+    @property
+    def api_client(self):
+        return self.client.api_client
+
+    @cached_property
+    def custom_object_client(self):
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self.api_client)
+
+    @cached_property
+    def core_v1_client(self):
+        from kubernetes import client
+
+        return client.CoreV1Api(self.api_client)
+
+    @cached_property
+    def apps_v1_client(self):
+        from kubernetes import client
+
+        return client.AppsV1Api(self.api_client)
+
     @property
     def default_namespace(self) -> str:
         return self.provider_hook.get_namespace() or "default"
@@ -73,7 +109,7 @@ class SageMakerK8sHook:
 
         def once():
             try:
-                return fn(*args, **kwargs)
+                return self.client.call(fn, *args, **kwargs)
             except errors as e:
                 raise _translate(e) from e
 
@@ -81,7 +117,7 @@ class SageMakerK8sHook:
 
     # -- custom resources -----------------------------------------------------------------------
     def get(self, kind: ResourceKind, name: str, namespace: str) -> dict:
-        api = self.provider_hook.custom_object_client
+        api = self.custom_object_client
         return self._call(
             f"get {kind.plural}/{name}",
             api.get_namespaced_custom_object,
@@ -99,7 +135,7 @@ class SageMakerK8sHook:
             return None
 
     def create(self, kind: ResourceKind, body: dict, namespace: str) -> dict:
-        api = self.provider_hook.custom_object_client
+        api = self.custom_object_client
         return self._call(
             f"create {kind.plural}/{body['metadata']['name']}",
             api.create_namespaced_custom_object,
@@ -112,7 +148,7 @@ class SageMakerK8sHook:
 
     def patch(self, kind: ResourceKind, name: str, namespace: str, patch: dict) -> dict:
         """JSON merge patch (RFC 7386): lists are replaced whole, ``None`` removes a key."""
-        api = self.provider_hook.custom_object_client
+        api = self.custom_object_client
         return self._call(
             f"patch {kind.plural}/{name}",
             api.patch_namespaced_custom_object,
@@ -125,7 +161,7 @@ class SageMakerK8sHook:
         )
 
     def list(self, kind: ResourceKind, namespace: str, label_selector: str = "") -> list[dict]:
-        api = self.provider_hook.custom_object_client
+        api = self.custom_object_client
         listing = self._call(
             f"list {kind.plural}",
             api.list_namespaced_custom_object,
@@ -139,7 +175,7 @@ class SageMakerK8sHook:
 
     def delete(self, kind: ResourceKind, name: str, namespace: str) -> bool:
         """Delete (the controller's finalizer then stops the job); False if it was already gone."""
-        api = self.provider_hook.custom_object_client
+        api = self.custom_object_client
         try:
             self._call(
                 f"delete {kind.plural}/{name}",
@@ -158,48 +194,50 @@ class SageMakerK8sHook:
     def crd_names(self) -> set[str]:
         from kubernetes import client
 
-        api = client.ApiextensionsV1Api(self.provider_hook.api_client)
+        api = client.ApiextensionsV1Api(self.api_client)
         listing = self._call("list customresourcedefinitions", api.list_custom_resource_definition)
         return {item.metadata.name for item in listing.items}
 
     def service_account(self, namespace: str, name: str) -> dict | None:
-        api = self.provider_hook.core_v1_client
+        api = self.core_v1_client
         try:
             sa = self._call(
                 f"get serviceaccount {namespace}/{name}", api.read_namespaced_service_account, name, namespace
             )
         except KubeNotFound:
             return None
-        return self.provider_hook.api_client.sanitize_for_serialization(sa)
+        return self.api_client.sanitize_for_serialization(sa)
 
     def pods(self, namespace: str, label_selector: str) -> list[dict]:
-        api = self.provider_hook.core_v1_client
+        api = self.core_v1_client
         try:
             listing = self._call(
                 f"list pods in {namespace}", api.list_namespaced_pod, namespace, label_selector=label_selector
             )
         except KubeNotFound:
             return []
-        serialize = self.provider_hook.api_client.sanitize_for_serialization
+        serialize = self.api_client.sanitize_for_serialization
         return [serialize(pod) for pod in listing.items]
 
     def deployment(self, namespace: str, name: str) -> dict | None:
-        api = self.provider_hook.apps_v1_client
+        api = self.apps_v1_client
         try:
             obj = self._call(
                 f"get deployment {namespace}/{name}", api.read_namespaced_deployment, name, namespace
             )
         except KubeNotFound:
             return None
-        return self.provider_hook.api_client.sanitize_for_serialization(obj)
+        return self.api_client.sanitize_for_serialization(obj)
 
 
 class AsyncSageMakerK8sHook:
-    """Reads custom resources from triggers, through the provider's `AsyncKubernetesHook`."""
+    """Reads custom resources from triggers: the connection is resolved by the provider's
+    `AsyncKubernetesHook`, the client is the event loop's shared one for that configuration."""
 
     def __init__(self, kubernetes_conn_id: str = DEFAULT_CONN_ID, backoff: Backoff | None = None) -> None:
         self.kubernetes_conn_id = kubernetes_conn_id
         self.backoff = backoff or Backoff()
+        self._settings = None
 
     @cached_property
     def provider_hook(self):
@@ -207,16 +245,24 @@ class AsyncSageMakerK8sHook:
 
         return AsyncKubernetesHook(conn_id=self.kubernetes_conn_id)
 
+    async def client(self) -> SharedClient:
+        """The running loop's shared client for this hook's connection (resolved once per hook)."""
+        if self._settings is None:
+            self._settings = await async_settings(self.provider_hook)
+        return await shared_client(self._settings)
+
     async def _call(self, what: str, method: str, *args) -> Any:
-        """``CustomObjectsApi.<method>(*args)`` on a fresh client, errors typed, retried with backoff."""
+        """``CustomObjectsApi.<method>(*args)`` on the shared client, errors typed, retried with backoff."""
         from kubernetes_asyncio import client
 
         errors = _transport_errors()
 
+        def request(api_client):
+            return getattr(client.CustomObjectsApi(api_client), method)(*args)
+
         async def once():
             try:
-                async with self.provider_hook.get_conn() as api_client:
-                    return await getattr(client.CustomObjectsApi(api_client), method)(*args)
+                return await (await self.client()).call(request)
             except errors as e:
                 raise _translate(e) from e
 
