@@ -3,7 +3,7 @@
 CreateTransformJob -> ``InProgress``; the worker loads the model's ``model.tar.gz`` (hosting.fetch_booster),
 reads every object under ``TransformInput.DataSource.S3DataSource.S3Uri`` (``S3Prefix``; ``Gzip`` input is
 decompressed), sends it to the model the way SageMaker splits and batches it, and writes
-``<S3OutputPath>/<object key relative to the prefix's folder>.out``, then ``Completed``.
+``<S3OutputPath>/<object key relative to the prefix>.out``, then ``Completed``.
 
 * ``SplitType`` ``Line``: one record per line (blank lines skipped); ``MultiRecord`` (the default batch
   strategy) packs as many records into a request as ``MaxPayloadInMB`` (6) allows, ``SingleRecord`` one.
@@ -14,6 +14,7 @@ decompressed), sends it to the model the way SageMaker splits and batches it, an
   ``None`` concatenates the responses as they are.
 * Failures end ``Failed`` with a FailureReason: the model's artifact missing or unreadable, no object under
   the input prefix, a record the model rejects, an output that cannot be written (written objects stay).
+* Timing: three phase delays launching the instances, the work, one more phase delay.
 * StopTransformJob -> ``Stopping`` -> ``Stopped`` (between requests). Faults by transform job name:
   ``fail`` (reason), ``hang`` (stays InProgress until stopped or the fault is cleared), ``stop``, ``slow``.
 """
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 REASON_MAX = 1024
 DEFAULT_MAX_PAYLOAD_MB = 6
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
+LAUNCH_PHASES = 3  # phase delays before the first request; one more after the last output
 
 
 class TransformFailed(Exception):
@@ -50,10 +52,17 @@ class TransformStopped(Exception):
 
 
 def output_uri(input_uri: str, key: str, output_path: str) -> str:
-    """``<S3OutputPath>/<key relative to the input prefix's folder>.out``."""
+    """``<S3OutputPath>/<key relative to the input prefix>.out``. A prefix without a trailing slash that
+    names a folder counts as that folder; one that names an object (or ends mid-name) as its parent."""
     prefix = s3io.split_s3_uri(input_uri)[1]
-    folder = prefix[: prefix.rfind("/") + 1]
-    return f"{output_path.rstrip('/')}/{key[len(folder) :]}.out"
+    rest = key[len(prefix) :]
+    if prefix and not prefix.endswith("/") and rest.startswith("/"):
+        relative = rest[1:]
+    elif not prefix or prefix.endswith("/"):
+        relative = rest
+    else:
+        relative = key[prefix.rfind("/") + 1 :]
+    return f"{output_path.rstrip('/')}/{relative}.out"
 
 
 def requests(body: bytes, split: str, strategy: str, max_bytes: int) -> list[bytes]:
@@ -133,7 +142,9 @@ class TransformWorker:
             self.sim.faults,
             self.sim.faults.delay_for(self.name, "InProgress", self.sim.phase_delay),
         )
-        self._sleep(delay)  # launching the instances
+        self._sleep(
+            LAUNCH_PHASES * delay
+        )  # launching the instances, as long as a training job's first phases
         fail = faults.find(self.name, "fail")
         if fail is not None:
             raise TransformFailed(fail.reason)

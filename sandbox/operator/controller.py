@@ -1,11 +1,14 @@
 """The operator emulator's control loop: the legacy controller-manager, in a thread.
 
-Like the real manager it watches TrainingJobs, HostingDeployments and the Models and EndpointConfigs
-(a HostingDeployment's children, or stand-alone) in every namespace, or only in ``--namespace=X`` as
-the namespaced installer configures it, and requeues non-terminal objects every ``poll_interval``
-seconds (5 s in the real operator). It runs only while its Deployment has
-a Running pod (see ``sandbox/cluster.py``), so scaling the Deployment to zero or crash-looping it
-stops reconciliation exactly as it would on a cluster.
+Like the real manager it watches TrainingJobs, HyperparameterTuningJobs (and their child TrainingJobs),
+HostingDeployments, the Models and EndpointConfigs (a HostingDeployment's children, or stand-alone) and
+BatchTransformJobs in every namespace, or only in ``--namespace=X`` as the namespaced installer configures
+it, and requeues non-terminal objects every ``poll_interval`` seconds (5 s in the real operator). A
+HyperparameterTuningJob or BatchTransformJob whose reconciler reported it settled (terminal: the real
+controller returns NoRequeue and filters status-only events) is reconciled again only when its
+``metadata.generation`` changes, it is deleted, or the operator's pod restarts. It runs only while its
+Deployment has a Running pod (see ``sandbox/cluster.py``), so scaling the Deployment to zero or
+crash-looping it stops reconciliation exactly as it would on a cluster.
 """
 
 from __future__ import annotations
@@ -18,11 +21,20 @@ from dataclasses import dataclass
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from . import endpointconfig, hosting, model, training
+from . import batchtransform, endpointconfig, hosting, hpo, model, training
 from .aws import client
 from .credentials import CredentialChecker
 from .faults import Fault, FaultRules
-from .kube import ENDPOINT_CONFIGS, HOSTING_DEPLOYMENTS, MODELS, TRAINING_JOBS, Gone, Kube
+from .kube import (
+    BATCH_TRANSFORM_JOBS,
+    ENDPOINT_CONFIGS,
+    HOSTING_DEPLOYMENTS,
+    HYPERPARAMETER_TUNING_JOBS,
+    MODELS,
+    TRAINING_JOBS,
+    Gone,
+    Kube,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +76,7 @@ class OperatorEmulator:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._state = PodState(False)
+        self._settled: dict[str, int] = {}  # uid -> generation of CRs the controller does not requeue
         self.passes = 0  # completed loop iterations, for tests that wait for "one more pass"
         self._passed = threading.Condition()
 
@@ -123,18 +136,28 @@ class OperatorEmulator:
     def reconcile_all(self) -> None:
         self._state = self._pod_state()
         if not self._state.running:
+            self._settled.clear()  # a restarted manager reconciles every object once
             return
         for res, reconcile in (
+            (HYPERPARAMETER_TUNING_JOBS, hpo.reconcile),
             (TRAINING_JOBS, training.reconcile),
             (HOSTING_DEPLOYMENTS, hosting.reconcile),
             (MODELS, model.reconcile),
             (ENDPOINT_CONFIGS, endpointconfig.reconcile),
+            (BATCH_TRANSFORM_JOBS, batchtransform.reconcile),
         ):
             for cr in self.kube.list(res, self._state.watch_namespace):
-                if self._skip(res, cr):
+                meta = cr["metadata"]
+                if self._skip(res, cr) or (
+                    self._settled.get(meta["uid"]) == meta.get("generation")
+                    and not meta.get("deletionTimestamp")
+                ):
                     continue
                 try:
-                    reconcile(self, cr)
+                    if reconcile(self, cr) is True:
+                        self._settled[meta["uid"]] = meta.get("generation")
+                    else:
+                        self._settled.pop(meta["uid"], None)
                 except Gone:
                     continue  # changed or deleted meanwhile: the next pass sees the new version
                 except (ApiException, HTTPError) as e:

@@ -30,6 +30,8 @@ TRAINING_JOBS = Resource(LEGACY_GROUP, LEGACY_VERSION, "trainingjobs")
 HOSTING_DEPLOYMENTS = Resource(LEGACY_GROUP, LEGACY_VERSION, "hostingdeployments")
 MODELS = Resource(LEGACY_GROUP, LEGACY_VERSION, "models")
 ENDPOINT_CONFIGS = Resource(LEGACY_GROUP, LEGACY_VERSION, "endpointconfigs")
+HYPERPARAMETER_TUNING_JOBS = Resource(LEGACY_GROUP, LEGACY_VERSION, "hyperparametertuningjobs")
+BATCH_TRANSFORM_JOBS = Resource(LEGACY_GROUP, LEGACY_VERSION, "batchtransformjobs")
 
 
 class Gone(Exception):
