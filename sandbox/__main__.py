@@ -5,6 +5,8 @@ python -m sandbox up [--state-dir DIR] [--region R] [--misconfigure NAME ...]
 python -m sandbox misconfigure NAME [--state-dir DIR]
 python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB]
 python -m sandbox fault 'update-fail:no capacity' --kind HostingDeployment [--name GLOB]
+python -m sandbox fault 'fail:AlgorithmError: x' --kind HyperparameterTuningJob   (every child fails)
+python -m sandbox fault 'fail:ClientError: x' --kind BatchTransformJob
 python -m sandbox fault s3:SlowDown [--method PUT] [--bucket GLOB] [--key GLOB] [--operation OP]
                                     [--part-number N] [--count N] [--delay SECONDS]
 python -m sandbox clear-faults
@@ -91,7 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         help="fail:<reason> | hang | stop | reconcile-error:<msg> | endpoint-fail:<reason>"
         " | update-fail:<reason> | s3:SlowDown | s3:InternalError | s3:delay",
     )
-    fault.add_argument("--kind", default="*")
+    fault.add_argument(
+        "--kind",
+        default="*",
+        help="TrainingJob, HyperparameterTuningJob, BatchTransformJob, HostingDeployment, Model,"
+        " EndpointConfig (default: any)",
+    )
     fault.add_argument("--namespace", default="*")
     fault.add_argument("--name", default="*")
     s3 = fault.add_argument_group("S3 faults (s3:...)")

@@ -6,7 +6,10 @@
     POST   /misconfigure   {"name": N}       break one thing the preflight must catch
     POST   /faults/operator {"fault": "fail:AlgorithmError: x", "kind": "TrainingJob",
                              "namespace": "*", "name": "*"}   (faults: sandbox.operator.faults,
-                             e.g. "update-fail:<reason>" with "kind": "HostingDeployment")
+                             e.g. "update-fail:<reason>" with "kind": "HostingDeployment";
+                             "fail:<reason>" with "kind": "HyperparameterTuningJob" fails
+                             every training job of matching tuning jobs, with "kind":
+                             "BatchTransformJob" their transform jobs)
     POST   /faults/kube    {"method": "GET", "path_regex": "...", "status": 503, "count": 3,
                             "delay_seconds": 0, "retry_after": null}
     POST   /faults/s3      {"method": "PUT", "bucket": "b", "key": "prefix/*", "operation": null,

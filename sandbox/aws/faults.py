@@ -6,11 +6,13 @@ next phase, and clearing a ``hang`` releases the job.
 
 =================  ==========================================================================================
 ``fail``           the training job ends ``Failed`` with ``reason`` once ``after_phases`` phases are done
-                   (phases: Starting, Downloading, Training, Uploading; default 2 = fails while Training)
+                   (phases: Starting, Downloading, Training, Uploading; default 2 = fails while Training);
+                   a transform job ends ``Failed`` with ``reason`` before its first request. A glob such
+                   as ``<tuning job>-*`` matches every training job a tuning job launches
 ``hang``           the job reaches ``phase`` (default Training) and stays ``InProgress`` there until the fault
                    is cleared, the job is stopped, or ``MaxRuntimeInSeconds`` runs out
 ``stop``           the job is stopped (``Stopping`` -> ``Stopped``) once ``after_phases`` phases are done
-                   (default 2)
+                   (default 2); a transform job before its first request (``hang`` holds one there too)
 ``endpoint_fail``  CreateEndpoint ends ``Failed`` (UpdateEndpoint rolls back) with ``reason``
 ``update_fail``    only UpdateEndpoint fails: SageMaker rolls back (``InService`` on the old config, the old
                    model serving, ``reason`` as FailureReason); CreateEndpoint is not affected. Every update

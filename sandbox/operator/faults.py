@@ -1,13 +1,20 @@
 """Deterministic fault injection for the operator emulator.
 
-Put the annotation ``sandbox.sagemaker.local/fault`` on a TrainingJob or HostingDeployment CR:
+Put the annotation ``sandbox.sagemaker.local/fault`` on a TrainingJob, HyperparameterTuningJob,
+BatchTransformJob or HostingDeployment CR:
 
 =============================  ==================================================================
-``fail:<reason>``              the SageMaker job ends ``Failed`` with ``<reason>`` as FailureReason
-``hang``                       the job stays ``InProgress`` (Training) until stopped
-``stop``                       the job ends ``Stopped``
+``fail:<reason>``              the SageMaker job ends ``Failed`` with ``<reason>`` as FailureReason;
+                               on a HyperparameterTuningJob every training job it launches fails,
+                               so the tuning job ends ``Failed`` ("No training job succeeded after
+                               N attempts. ..."); on a BatchTransformJob the transform job fails
+                               (the CR shows ``Failed``; the reason is only in DescribeTransformJob)
+``hang``                       the job stays ``InProgress`` (Training) until stopped (a tuning job's
+                               training jobs; a transform job)
+``stop``                       the job ends ``Stopped`` (a tuning job's training jobs; a transform)
 ``reconcile-error:<message>``  the operator cannot reach SageMaker: ``Reconciling…`` + message
-                               (also for Model and EndpointConfig CRs: ``Error`` + message)
+                               (Model and EndpointConfig CRs: ``Error``; BatchTransformJob:
+                               ``Failed``, retried, + message)
 ``endpoint-fail:<reason>``     CreateEndpoint: the endpoint ends ``Failed`` with ``<reason>``
 ``update-fail:<reason>``       every UpdateEndpoint fails while armed: SageMaker rolls back
                                (``InService`` on the old config, FailureReason ``<reason>``) and
@@ -54,7 +61,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "TrainingJob" | "HostingDeployment" | "Model" | "EndpointConfig" | "*"
+    kind: str  # "TrainingJob" | "HyperparameterTuningJob" | "BatchTransformJob" | "HostingDeployment" | ...
     namespace: str
     name: str
     fault: Fault
