@@ -7,6 +7,8 @@ with kubectl."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -15,6 +17,7 @@ from helpers import wait_for
 from operator_helpers import (
     FAULT_ANNOTATION,
     FINALIZER,
+    ROOT,
     StatusHistory,
     aws,
     get_cr,
@@ -174,11 +177,11 @@ def test_deleting_the_tuning_cr_mid_run_stops_every_child_and_removes_the_child_
 
 
 def test_children_that_all_fail_end_the_tuning_job_failed_with_the_reason(armed, shared_data):
-    from sandbox.__main__ import main
-
     sandbox = armed
-    assert main(["--state-dir", str(sandbox.state_dir), "fault", "fail:AlgorithmError: armed",
-                 "--kind", "HyperparameterTuningJob", "--name", "doomed-*"]) == 0  # fmt: skip
+    fault = ["fault", "fail:AlgorithmError: armed", "--kind", "HyperparameterTuningJob", "--name", "doomed-*"]
+    cli = [sys.executable, "-m", "sandbox", "--state-dir", str(sandbox.state_dir), *fault]
+    armed_by_cli = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True, timeout=30, check=False)
+    assert armed_by_cli.returncode == 0, armed_by_cli.stderr
     created = sandbox.kube.apply(tuning_cr(sandbox, shared_data, "doomed-tuning", max_jobs=2))
     status = wait_status(sandbox, HPO, "doomed-tuning", STATUS, TERMINAL, timeout=60)
     assert status[STATUS] == "Failed", status
