@@ -90,3 +90,25 @@ def watch_run(
         if time.monotonic() > deadline:
             raise TimeoutError(f"run {run_id} still {run['state']} after {timeout}s; seen {watched.seen}")
         time.sleep(interval)
+
+
+def wait_awaiting_input(api: AirflowApi, run_id: str, task_id: str, timeout: float = 600) -> dict:
+    """Wait until ``task_id`` waits for a person *and* the scheduler has processed its worker's exit.
+
+    Airflow 3.3.2 races when the answer comes within about a second of the task parking: the answer
+    re-queues the task instance before the executor reports the parked try's exit, the scheduler sees
+    "finished with state success" for a queued task, marks it up_for_retry, and the next try asks
+    again. A person never answers that fast; a test must wait like one. The scheduler records the
+    parked try's duration when it processes that report.
+    """
+
+    def parked():
+        ti = api.task_instances(DAG_ID, run_id)[task_id]
+        return ti if ti["state"] == "awaiting_input" and ti.get("duration") is not None else None
+
+    deadline = time.monotonic() + timeout
+    while (ti := parked()) is None:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{task_id} of {run_id} did not park in awaiting_input within {timeout}s")
+        time.sleep(1)
+    return ti

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import aws, wait_for
+from helpers import aws
 
 from devtools.airflow_runs import DAG_ID
+from runtime.runtime_helpers import wait_awaiting_input
 
 pytestmark = pytest.mark.e2e
 
@@ -40,12 +41,7 @@ def ask(runtime, prefix: str) -> tuple[str, dict]:
         "hyperparameters": {"num_round": 6},
     }
     run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
-    wait_for(
-        lambda: api.task_instances(DAG_ID, run_id)["approve_promotion"]["state"] == "awaiting_input",
-        600,
-        1,
-        "approve_promotion to wait for a person",
-    )
+    wait_awaiting_input(api, run_id, "approve_promotion")
     return run_id, api.hitl_detail(DAG_ID, run_id, "approve_promotion")
 
 

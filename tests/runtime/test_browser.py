@@ -15,11 +15,11 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from helpers import dag_task_ids, wait_for
+from helpers import dag_task_ids
 
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import USERNAME
-from runtime.runtime_helpers import ARTIFACTS
+from runtime.runtime_helpers import ARTIFACTS, wait_awaiting_input
 
 pytestmark = pytest.mark.e2e
 
@@ -153,12 +153,7 @@ def test_a_person_approves_the_promotion_in_the_browser(page, runtime):
     api = runtime.api
     conf = {"require_approval": True, "force_promote": True, "s3_prefix": "approved-in-the-browser"}
     run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
-    wait_for(
-        lambda: api.task_instances(DAG_ID, run_id)["approve_promotion"]["state"] == "awaiting_input",
-        600,
-        1,
-        "approve_promotion to wait for a person",
-    )
+    wait_awaiting_input(api, run_id, "approve_promotion")
     quoted = urllib.parse.quote(run_id, safe="")
     page.goto(f"{runtime.airflow.url}/dags/{DAG_ID}/runs/{quoted}/tasks/approve_promotion/required_actions")
     page.get_by_text("Promote ", exact=False).first.wait_for()
