@@ -71,7 +71,9 @@ def record(hd: dict, key: str = CHAMPION) -> dict | None:
     return json.loads(value) if value else None
 
 
-def asset_events(name: str) -> list[dict]:
+def asset_events(name: str, run_id: str) -> list[dict]:
+    """The extras of the events of Asset ``name`` that the DAG run ``run_id`` emitted (the database is
+    shared with the other end-to-end tests, whose runs emit events too)."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
@@ -80,7 +82,7 @@ def asset_events(name: str) -> list[dict]:
         rows = session.scalars(
             select(AssetEvent)
             .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .where(AssetModel.name == name)
+            .where(AssetModel.name == name, AssetEvent.source_run_id == run_id)
         ).all()
         return [dict(row.extra or {}) for row in rows]
 
@@ -99,10 +101,10 @@ def test_first_run_creates_the_endpoint_and_records_the_champion(loop, tmp_path)
     assert champion["accuracy"] == first.xcoms["smoke_test_endpoint"]["accuracy"]
     STATE.update(first=first, config=live(loop)[0])
 
-    (dataset,) = asset_events(f"{DAG_ID}.dataset")
+    (dataset,) = asset_events(f"{DAG_ID}.dataset", first.run_id)
     assert dataset["uri"] == f"s3://{loop.info.bucket}/xgboost-mnist/" and dataset["run_id"] == first.run_id
     for what in ("model", "endpoint"):
-        (event,) = asset_events(f"{DAG_ID}.{what}")
+        (event,) = asset_events(f"{DAG_ID}.{what}", first.run_id)
         assert (event["model_uri"], event["endpoint_name"], event["run_id"]) == (
             model,
             ENDPOINT,
@@ -130,7 +132,8 @@ def test_a_worse_model_is_not_promoted_and_the_run_succeeds(loop, tmp_path):
     hd = serving(loop)
     assert live(loop) == (STATE["config"], STATE["first"].xcoms["wait_training"]["model_path"])
     assert record(hd)["run_id"] == STATE["first"].run_id
-    assert len(asset_events(f"{DAG_ID}.model")) == 1  # no new model is live
+    assert asset_events(f"{DAG_ID}.model", worse.run_id) == []  # no new model is live
+    assert len(asset_events(f"{DAG_ID}.dataset", worse.run_id)) == 1
     STATE["worse"] = worse
 
 
