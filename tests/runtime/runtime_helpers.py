@@ -93,22 +93,29 @@ def watch_run(
 
 
 def wait_awaiting_input(api: AirflowApi, run_id: str, task_id: str, timeout: float = 600) -> dict:
-    """Wait until ``task_id`` waits for a person *and* the scheduler has processed its worker's exit.
+    """Wait until ``task_id`` waits for a person, and has waited for a few seconds, as a person does.
 
     Airflow 3.3.2 races when the answer comes within about a second of the task parking: the answer
     re-queues the task instance before the executor reports the parked try's exit, the scheduler sees
     "finished with state success" for a queued task, marks it up_for_retry, and the next try asks
-    again. A person never answers that fast; a test must wait like one. The scheduler records the
-    parked try's duration when it processes that report.
+    again. The REST API shows nothing that says the report was processed, so the test waits until the
+    task has been parked for ``SETTLE`` seconds in a row (several scheduler loops), like a human would.
     """
-
-    def parked():
-        ti = api.task_instances(DAG_ID, run_id)[task_id]
-        return ti if ti["state"] == "awaiting_input" and ti.get("duration") is not None else None
-
     deadline = time.monotonic() + timeout
-    while (ti := parked()) is None:
-        if time.monotonic() > deadline:
+    parked_since = None
+    while True:
+        ti = api.task_instances(DAG_ID, run_id)[task_id]
+        now = time.monotonic()
+        if ti["state"] != "awaiting_input":
+            parked_since = None
+        elif parked_since is None:
+            parked_since = now
+        elif now - parked_since >= SETTLE:
+            return ti
+        if now > deadline:
             raise TimeoutError(f"{task_id} of {run_id} did not park in awaiting_input within {timeout}s")
-        time.sleep(1)
-    return ti
+        time.sleep(0.5)
+
+
+#: Seconds a parked human-in-the-loop task must stay parked before a test answers it.
+SETTLE = 5.0
