@@ -6,7 +6,6 @@ show in the status; the published samples work with kubectl. Spec updates: test_
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,11 +35,11 @@ from operator_hosting_helpers import (
     wait_children,
     wait_sagemaker_gone,
 )
+from operator_jobs_helpers import kubectl
 
 from sandbox.operator.naming import generated_name
 
 SAMPLES = Path("/work/shared/reference/sagemaker-operator-samples")
-KUBECTL = "/usr/bin/kubectl"
 
 
 @pytest.fixture(scope="module")
@@ -186,19 +185,6 @@ def test_reconcile_error_fault_shows_in_additional(shared_sandbox):
     assert FINALIZER in get_cr(sandbox, HD, "unreachable")["metadata"]["finalizers"]
     assert status_of(sandbox, HD, "unreachable")[STATUS] == "ReconcilingEndpoint"
     assert children(sandbox, "models", "unreachable") == {}  # DescribeEndpoint fails before any child
-
-
-def kubectl(sandbox, *args: str, stdin: str | None = None) -> str:
-    result = subprocess.run(
-        [KUBECTL, "--kubeconfig", str(sandbox.state_dir / "kubeconfig"), *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
 
 
 def test_published_hosting_sample_applied_with_kubectl_reaches_in_service(shared_sandbox, model_path):
