@@ -127,6 +127,69 @@ def _fallback(variable: str, then: str = "") -> str:
     return f" Null: use the Airflow Variable {variable}" + (f", then {then}." if then else ".")
 
 
+#: Tunable XGBoost hyperparameters: (SageMaker range type, lowest min, highest max).
+TUNABLE_RANGES: dict[str, tuple[str, float, float]] = {
+    "eta": ("continuous", 0, 1),
+    "min_child_weight": ("continuous", 0, 120),
+    "alpha": ("continuous", 0, 1000),
+    "lambda": ("continuous", 0, 1000),
+    "gamma": ("continuous", 0, 100),
+    "subsample": ("continuous", 0.5, 1),
+    "max_depth": ("integer", 0, 20),
+    "num_round": ("integer", 1, 1000),
+}
+#: SageMaker's XGBoost tuning example (what the issue calls the sample's ranges).
+DEFAULT_TUNING_RANGES: dict[str, dict[str, float]] = {
+    "eta": {"min": 0, "max": 1},
+    "min_child_weight": {"min": 1, "max": 10},
+    "alpha": {"min": 0, "max": 2},
+    "max_depth": {"min": 1, "max": 10},
+}
+DEFAULT_TUNING: dict[str, Any] = {
+    "max_jobs": 4,
+    "max_parallel": 2,
+    "strategy": "Bayesian",
+    "objective_metric": "validation:merror",
+    "objective_type": "Minimize",
+    "ranges": DEFAULT_TUNING_RANGES,
+}
+#: The gate metric computed by the batch-scoring step (accuracy of the batch transform on the test split).
+TEST_ACCURACY_METRIC = "test:accuracy"
+
+
+def _range_schema(kind: str, low: float, high: float) -> dict[str, Any]:
+    bound = (
+        {"type": "integer", "minimum": low, "maximum": high}
+        if kind == "integer"
+        else _number(minimum=low, maximum=high)
+    )
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["min", "max"],
+        "properties": {"min": bound, "max": copy.deepcopy(bound)},
+    }
+
+
+TUNING_SCHEMA: dict[str, Any] = {
+    "type": ["null", "object"],
+    "additionalProperties": False,
+    "properties": {
+        "max_jobs": {"type": "integer", "minimum": 1, "maximum": 100},
+        "max_parallel": {"type": "integer", "minimum": 1, "maximum": 10},
+        "strategy": {"type": "string", "enum": ["Bayesian", "Random"]},
+        "objective_metric": {"type": "string", "pattern": GATE_METRIC_PATTERN, "maxLength": 255},
+        "objective_type": {"type": "string", "enum": ["Minimize", "Maximize"]},
+        "ranges": {
+            "type": "object",
+            "additionalProperties": False,
+            "minProperties": 1,
+            "properties": {name: _range_schema(*spec) for name, spec in TUNABLE_RANGES.items()},
+        },
+    },
+}
+
+
 PARAM_SPECS: dict[str, ParamSpec] = {
     "region": ParamSpec(
         _nullable({"type": "string", "pattern": REGION_PATTERN, "maxLength": 25}),
@@ -259,7 +322,7 @@ PARAM_SPECS: dict[str, ParamSpec] = {
     "gate_metric": ParamSpec(
         {"type": "string", "pattern": GATE_METRIC_PATTERN, "maxLength": 255},
         "Training metric (SageMaker's FinalMetricDataList) that decides whether the new model replaces "
-        "the one serving.",
+        f"the one serving, or {TEST_ACCURACY_METRIC} (batch-scoring accuracy on the test split; maximize).",
         "validation:merror",
     ),
     "gate_direction": ParamSpec(
@@ -290,6 +353,22 @@ PARAM_SPECS: dict[str, ParamSpec] = {
         {"type": "integer", "minimum": 1, "maximum": 1000},
         "Finished TrainingJob CRs of this pipeline kept after a successful run (the champion's always is).",
         10,
+    ),
+    "tuning": ParamSpec(
+        TUNING_SCHEMA,
+        "Null: train one model. An object: tune instead, with a HyperparameterTuningJob, and use its best "
+        "training job. Keys (each optional, defaults shown): max_jobs 4, max_parallel 2, strategy "
+        "Bayesian|Random, objective_metric validation:merror, objective_type Minimize|Maximize, ranges "
+        '{"eta": {"min": 0, "max": 1}, "min_child_weight": {"min": 1, "max": 10}, "alpha": {"min": 0, '
+        '"max": 2}, "max_depth": {"min": 1, "max": 10}} (replaces the default ranges as a whole; also '
+        "lambda, gamma, subsample, num_round). Tuned names override hyperparameters.",
+        None,
+    ),
+    "batch_scoring": ParamSpec(
+        {"type": "boolean"},
+        "Score the test split with a batch transform of the new model and report its accuracy "
+        f"(gate_metric {TEST_ACCURACY_METRIC} compares on it).",
+        True,
     ),
 }
 

@@ -69,10 +69,14 @@ class RunConfig:
     require_approval: bool
     min_accuracy: float
     keep_training_jobs: int
+    tuning: Mapping[str, Any] | None
+    batch_scoring: bool
     origins: Mapping[str, str]
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hyperparameters", FrozenDict(self.hyperparameters))
+        if self.tuning is not None:
+            object.__setattr__(self, "tuning", _freeze(self.tuning))
         object.__setattr__(self, "origins", FrozenDict(self.origins))
 
     @property
@@ -84,6 +88,7 @@ class RunConfig:
         """Plain JSON-serializable dict (for XCom)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["hyperparameters"] = dict(self.hyperparameters)
+        data["tuning"] = None if self.tuning is None else _thaw(self.tuning)
         data["origins"] = dict(self.origins)
         return data
 
@@ -100,6 +105,40 @@ class RunConfig:
         params = {k: v for k, v in data.items() if k != "origins"}
         resolved = resolve_run_config(params, variables={}, connection_region=None)
         return cls(**{**resolved.to_dict(), "origins": data["origins"]})
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return FrozenDict({k: _freeze(v) for k, v in value.items()})
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    return value
+
+
+def _normalise_tuning(value: Mapping[str, Any], schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The tuning object with every key present (defaults filled in) and integral floats as ints.
+
+    ``ranges`` replaces the default ranges as a whole (a user naming only ``eta`` tunes only eta).
+    """
+    from sagemaker_k8s.params import DEFAULT_TUNING, TUNABLE_RANGES
+
+    merged = {**copy.deepcopy(DEFAULT_TUNING), **copy.deepcopy(dict(value))}
+    if "max_parallel" not in value and isinstance(merged["max_jobs"], int | float):
+        merged["max_parallel"] = min(DEFAULT_TUNING["max_parallel"], merged["max_jobs"])
+    props = schema.get("properties", {})
+    out = {k: _integral(v, props.get(k, {})) for k, v in merged.items() if k != "ranges"}
+    out["ranges"] = {
+        name: {
+            bound: (int(x) if TUNABLE_RANGES[name][0] == "integer" else float(x))
+            for bound, x in dict(bounds).items()
+        }
+        for name, bounds in dict(merged["ranges"]).items()
+    }
+    return out
 
 
 def _short(value: Any, limit: int = 60) -> str:
@@ -274,7 +313,10 @@ def resolve_run_config(
         values["hyperparameters"] = _normalise_hyperparameters(
             values["hyperparameters"], PARAM_SPECS["hyperparameters"].schema
         )
+    if isinstance(values.get("tuning"), Mapping) and "tuning" not in {p for p, _ in problems}:
+        values["tuning"] = _normalise_tuning(values["tuning"], PARAM_SPECS["tuning"].schema)
     problems += _cross_checks(values, {p for p, _ in problems}, origins)
+    problems += _pipeline_checks(values, {p for p, _ in problems})
     if problems:
         lines = "\n".join(f"  - {text}" for _, text in problems)
         raise ConfigError(
@@ -335,6 +377,50 @@ def _cross_checks(
                 f"{region!r}; set training_image",
             )
         )
+    return found
+
+
+def _pipeline_checks(values: Mapping[str, Any], broken: set[str]) -> list[tuple[str, str]]:
+    """Rules between the tuning, batch-scoring and gate params that one schema cannot state."""
+    from sagemaker_k8s.params import TEST_ACCURACY_METRIC
+
+    found: list[tuple[str, str]] = []
+    tuning = values.get("tuning")
+    if isinstance(tuning, Mapping) and "tuning" not in broken:
+        if tuning["max_parallel"] > tuning["max_jobs"]:
+            found.append(
+                (
+                    "tuning",
+                    f"param 'tuning.max_parallel': {tuning['max_parallel']} is more than max_jobs "
+                    f"{tuning['max_jobs']}; at most max_jobs training jobs can run at once",
+                )
+            )
+        for name, bounds in sorted(tuning["ranges"].items()):
+            if bounds["min"] > bounds["max"]:
+                found.append(
+                    (
+                        "tuning",
+                        f"param 'tuning.ranges.{name}': min {bounds['min']:g} is greater than "
+                        f"max {bounds['max']:g}",
+                    )
+                )
+    if values.get("gate_metric") == TEST_ACCURACY_METRIC and "gate_metric" not in broken:
+        if values.get("batch_scoring") is False:
+            found.append(
+                (
+                    "gate_metric",
+                    f"param 'gate_metric': {TEST_ACCURACY_METRIC} is measured by batch scoring, which "
+                    "batch_scoring false turns off; set batch_scoring true or choose a training metric",
+                )
+            )
+        if values.get("gate_direction") == "minimize" and "gate_direction" not in broken:
+            found.append(
+                (
+                    "gate_metric",
+                    f"param 'gate_metric': {TEST_ACCURACY_METRIC} is better when higher, but "
+                    "gate_direction is minimize; set gate_direction to maximize",
+                )
+            )
     return found
 
 

@@ -36,7 +36,7 @@ from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_T
 from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, ecr_domain, partition
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.validate import validate_resource
-from sagemaker_k8s.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES
+from sagemaker_k8s.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES, TUNABLE_RANGES
 from sagemaker_k8s.run_config import RunConfig, resolve_run_config
 from sagemaker_k8s.smoke import first_rows
 
@@ -45,7 +45,13 @@ DAG_ID, RUN_ID = "sagemaker_xgboost_mnist", "manual__2026-02-02T00:00:00+00:00"
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 VARIABLES = {VAR_REGION: "us-west-2", VAR_BUCKET: "var-bucket", VAR_EXECUTION_ROLE: ROLE}
 #: Rules spanning several params, which a per-param form cannot express (run_config._cross_checks).
-CROSS_PARAM_RULES = ("ARN partition", "image is in", "no built-in XGBoost image is known")
+CROSS_PARAM_RULES = (
+    "ARN partition",
+    "image is in",
+    "no built-in XGBoost image is known",
+    "is measured by batch scoring",
+    "is better when higher, but",
+)
 FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -114,6 +120,29 @@ def _hyperparameters(odd: bool) -> st.SearchStrategy[dict[str, Any]]:
 
 
 HYPERPARAMETERS = _hyperparameters(odd=True)
+
+
+def _tuning_ranges() -> st.SearchStrategy[dict[str, Any]]:
+    def bounds(kind: str, low: float, high: float) -> st.SearchStrategy[dict[str, Any]]:
+        values = _json_integers(int(low), int(high)) if kind == "integer" else st.floats(low, high)
+        return st.fixed_dictionaries({"min": values, "max": values})
+
+    return st.fixed_dictionaries(
+        {}, optional={name: bounds(*spec) for name, spec in TUNABLE_RANGES.items()}
+    ).filter(bool)
+
+
+TUNING = st.fixed_dictionaries(
+    {},
+    optional={
+        "max_jobs": _json_integers(1, 100),
+        "max_parallel": _json_integers(1, 10),
+        "strategy": st.sampled_from(["Bayesian", "Random"]),
+        "objective_metric": st.sampled_from(["validation:merror", "validation:mlogloss", "train:merror"]),
+        "objective_type": st.sampled_from(["Minimize", "Maximize"]),
+        "ranges": _tuning_ranges(),
+    },
+)
 USUAL_SOURCES = st.sampled_from(
     [
         "sample:mnist-5k",
@@ -156,12 +185,14 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
     "dataset_source": st.one_of(USUAL_SOURCES, UNUSUAL_SOURCES, S3_SOURCES),
     "training_image": _images(),
     **{name: _json_integers(low, high) for name, (low, high) in _INT_RANGES.items()},
-    "gate_metric": _regex(r"(validation|train):[a-z@0-9_]{1,12}"),
+    "gate_metric": st.one_of(_regex(r"(validation|train):[a-z@0-9_]{1,12}"), st.just("test:accuracy")),
     "gate_direction": st.sampled_from(["minimize", "maximize"]),
     "min_improvement": st.one_of(st.floats(0, 1e6), _json_integers(0, 100)),
     "force_promote": st.booleans(),
     "require_approval": st.booleans(),
     "min_accuracy": st.one_of(st.floats(0, 1), st.sampled_from([0, 1])),
+    "tuning": TUNING,
+    "batch_scoring": st.booleans(),
 }
 NULLABLE = {name for name, spec in PARAM_SPECS.items() if isinstance(spec.schema["type"], list)}
 #: VALID without the values JSON Schema lets through but the later tasks do not take (NaN, Infinity,

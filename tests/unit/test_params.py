@@ -25,6 +25,7 @@ from sagemaker_k8s.constants import (
     VAR_REGION,
 )
 from sagemaker_k8s.dataset.sources import SAMPLES, parse_source
+from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.params import (
     DATASET_SAMPLES,
     DATASET_SOURCE_PATTERN,
@@ -33,6 +34,17 @@ from sagemaker_k8s.params import (
     resolve_run_config,
 )
 from sagemaker_k8s.run_config import _check
+
+_BASE = {
+    "region": "us-west-2",
+    "bucket": "my-bucket",
+    "execution_role_arn": "arn:aws:iam::123456789012:role/x",
+}
+
+
+def _resolve_valid(conf: dict) -> RunConfig:
+    return resolve_run_config({**_BASE, **conf}, variables={}, connection_region=None)
+
 
 EXPECTED = {
     "region",
@@ -59,6 +71,8 @@ EXPECTED = {
     "require_approval",
     "min_accuracy",
     "keep_training_jobs",
+    "tuning",
+    "batch_scoring",
 }
 HOSTILE = [
     "a\nb",
@@ -301,7 +315,77 @@ CASES: list[tuple[str, Any, bool]] = [
     ("keep_training_jobs", 1, True),
     ("keep_training_jobs", 0, False),
     ("keep_training_jobs", 2.5, False),
+    ("tuning", None, True),
+    ("tuning", {}, True),
+    ("tuning", {"max_jobs": 4, "max_parallel": 2, "strategy": "Random"}, True),
+    ("tuning", {"strategy": "Grid"}, False),
+    ("tuning", {"max_jobs": 0}, False),
+    ("tuning", {"max_parallel": 11}, False),
+    ("tuning", {"objective_type": "minimize"}, False),
+    ("tuning", {"objective_metric": "validation: merror"}, False),
+    ("tuning", {"ranges": {}}, False),
+    ("tuning", {"ranges": {"eta": {"min": 0.1, "max": 0.3}}}, True),
+    ("tuning", {"ranges": {"eta": {"min": 0.1}}}, False),
+    ("tuning", {"ranges": {"eta": {"min": -0.1, "max": 0.3}}}, False),
+    ("tuning", {"ranges": {"eta": {"min": 0.1, "max": float("nan")}}}, False),
+    ("tuning", {"ranges": {"max_depth": {"min": 1.5, "max": 3}}}, False),
+    ("tuning", {"ranges": {"booster": {"min": 1, "max": 3}}}, False),
+    ("tuning", {"max_jobs": 4, "extra": 1}, False),
+    ("tuning", "Bayesian", False),
+    ("batch_scoring", True, True),
+    ("batch_scoring", "false", False),
 ]
+
+
+@pytest.mark.parametrize(
+    ("conf", "expected"),
+    [
+        ({"tuning": {"max_jobs": 1}}, {"max_jobs": 1, "max_parallel": 1}),
+        ({"tuning": {}}, {"max_jobs": 4, "max_parallel": 2, "strategy": "Bayesian"}),
+        ({"tuning": {"max_jobs": 6.0, "max_parallel": 3.0}}, {"max_jobs": 6, "max_parallel": 3}),
+        (
+            {"tuning": {"ranges": {"max_depth": {"min": 2.0, "max": 4}}}},
+            {"ranges": {"max_depth": {"min": 2, "max": 4}}},
+        ),
+    ],
+)
+def test_tuning_is_completed_with_defaults(conf: dict, expected: dict) -> None:
+    cfg = _resolve_valid(conf)
+    assert {k: cfg.tuning[k] for k in expected} == expected
+    assert set(cfg.tuning) == {
+        "max_jobs",
+        "max_parallel",
+        "strategy",
+        "objective_metric",
+        "objective_type",
+        "ranges",
+    }
+    assert all(type(v) is int for v in (cfg.tuning["max_jobs"], cfg.tuning["max_parallel"]))
+
+
+@pytest.mark.parametrize(
+    ("conf", "message"),
+    [
+        ({"tuning": {"max_jobs": 2, "max_parallel": 3}}, "'tuning.max_parallel': 3 is more than max_jobs 2"),
+        (
+            {"tuning": {"ranges": {"eta": {"min": 0.5, "max": 0.1}}}},
+            "'tuning.ranges.eta': min 0.5 is greater",
+        ),
+        ({"gate_metric": "test:accuracy"}, "set gate_direction to maximize"),
+        (
+            {"gate_metric": "test:accuracy", "gate_direction": "maximize", "batch_scoring": False},
+            "batch_scoring false turns off",
+        ),
+    ],
+)
+def test_tuning_and_scoring_rules_between_params(conf: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _resolve_valid(conf)
+
+
+def test_test_accuracy_gate_with_scoring_and_maximize_is_accepted() -> None:
+    cfg = _resolve_valid({"gate_metric": "test:accuracy", "gate_direction": "maximize"})
+    assert (cfg.gate_metric, cfg.batch_scoring, cfg.tuning) == ("test:accuracy", True, None)
 
 
 @pytest.mark.parametrize(("name", "value", "valid"), CASES)
