@@ -123,7 +123,8 @@ with DAG(
     gate = SageMakerK8sPromotionGateOperator(
         task_id="evaluate_challenger",
         config=config.output,
-        training=trained.output,
+        training_task_ids=[trained.task_id],
+        scoring_task_id=None,
         promote_task_id="approve_promotion",
         keep_task_id="keep_champion",
     )
@@ -170,7 +171,7 @@ with DAG(
     )
 
     preflight >> dataset >> training
-    trained >> cleanup
+    trained >> [cleanup, gate]
     gate >> [approve, keep]
     approve >> promote
     smoke >> rollback

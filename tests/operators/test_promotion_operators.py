@@ -48,17 +48,72 @@ def kube_with(*objects: tuple[str, dict]) -> FakeKube:
 
 
 # -- the gate ----------------------------------------------------------------------------------------
-def run_gate(kube, aws, **params):
+def run_gate(kube, aws, xcoms=None, **params):
     op = wire(
         SageMakerK8sPromotionGateOperator(
-            task_id="evaluate_challenger", config=config(**params), training=TRAINING,
+            task_id="evaluate_challenger", config=config(**params),
             promote_task_id="approve_promotion", keep_task_id="keep_champion",
         ),
         kube, aws,
     )  # fmt: skip
     op.do_branch = lambda context, branch: branch  # the real one skips through the task runner
-    ti = FakeTI()
+    ti = FakeTI({("wait_training", "return_value"): TRAINING} if xcoms is None else xcoms)
     return op.execute(context(ti)), ti.xcoms[("self", "decision")]
+
+
+TUNED = {**TRAINING, "name": "job-best", "job_name": "job-best", "tuning": {"job_name": "hpo-1"}}
+
+
+def test_gate_takes_the_challenger_from_the_tuning_wait_when_training_was_skipped():
+    _, decision = run_gate(FakeKube(), FakeAws(), {("wait_tuning", "return_value"): TUNED})
+    assert decision["challenger"]["training_job"] == "job-best"
+    assert decision["challenger"]["tuning_job"] == "hpo-1"
+
+
+def test_gate_fails_clearly_without_a_trained_model():
+    with pytest.raises(AirflowFailException, match="no trained model in this run"):
+        run_gate(FakeKube(), FakeAws(), {})
+
+
+def test_gate_refuses_a_result_without_a_model_in_s3():
+    bad = {**TRAINING, "model_path": None}
+    with pytest.raises(AirflowFailException, match="reported no model in S3"):
+        run_gate(FakeKube(), FakeAws(), {("wait_training", "return_value"): bad})
+
+
+@pytest.mark.parametrize(
+    ("champion_accuracy", "branch"), [(0.85, "approve_promotion"), (0.95, "keep_champion")]
+)
+def test_gate_on_test_accuracy_compares_batch_scoring_results(champion_accuracy, branch):
+    champ = ModelRecord(**{**CHAMP.__dict__, "test_accuracy": champion_accuracy})
+    kube = kube_with(("hostingdeployments", serving_cr({CHAMPION: champ.to_json()})))
+    xcoms = {("wait_training", "return_value"): TRAINING, ("batch_score", "return_value"): {"accuracy": 0.9}}
+    chosen, decision = run_gate(
+        kube,
+        FakeAws(metrics={"job-old": {M: 0.2}}),
+        xcoms,
+        gate_metric="test:accuracy",
+        gate_direction="maximize",
+    )
+    assert chosen == branch
+    assert (decision["challenger_metric"], decision["champion_metric"]) == (0.9, champion_accuracy)
+    assert decision["challenger"]["test_accuracy"] == 0.9
+
+
+def test_gate_on_test_accuracy_says_the_champion_was_never_scored():
+    kube = kube_with(("hostingdeployments", serving_cr({CHAMPION: CHAMP.to_json()})))
+    xcoms = {("wait_training", "return_value"): TRAINING, ("batch_score", "return_value"): {"accuracy": 0.9}}
+    with pytest.raises(
+        AirflowFailException, match="champion's training job reported no finite metric 'test:acc"
+    ):
+        run_gate(kube, FakeAws(metrics={"job-old": {M: 0.2}}), xcoms, gate_metric="test:accuracy",
+                 gate_direction="maximize")  # fmt: skip
+
+
+def test_gate_refuses_a_scoring_result_without_accuracy():
+    xcoms = {("wait_training", "return_value"): TRAINING, ("batch_score", "return_value"): {"rows": 3}}
+    with pytest.raises(AirflowFailException, match="no accuracy in"):
+        run_gate(FakeKube(), FakeAws(), xcoms)
 
 
 def test_gate_without_champion_promotes():

@@ -26,7 +26,7 @@ class SageMakerK8sPromotionGateOperator(ServingEndpointMixin, BaseOperator, Bran
     annotations and its metric from SageMaker (its training job's ``FinalMetricDataList``).
     """
 
-    template_fields: Sequence[str] = ("config", "training")
+    template_fields: Sequence[str] = ("config",)
     inherits_from_skipmixin = True
     ui_color = "#e8dcf5"
 
@@ -34,17 +34,20 @@ class SageMakerK8sPromotionGateOperator(ServingEndpointMixin, BaseOperator, Bran
         self,
         *,
         config: dict | Any,
-        training: dict | Any,
         promote_task_id: str,
         keep_task_id: str,
         kubernetes_conn_id: str = "kubernetes_default",
         aws_conn_id: str | None = "aws_default",
         template: str = "hostingdeployment.yaml",
+        training_task_ids: Sequence[str] = ("wait_training", "wait_tuning"),
+        scoring_task_id: str | None = "batch_score",
         **kwargs,
     ) -> None:
+        kwargs.setdefault("trigger_rule", "none_failed_min_one_success")
         super().__init__(**kwargs)
         self.config = config
-        self.training = training
+        self.training_task_ids = tuple(training_task_ids)
+        self.scoring_task_id = scoring_task_id
         self.promote_task_id = promote_task_id
         self.keep_task_id = keep_task_id
         self.kubernetes_conn_id = kubernetes_conn_id
@@ -53,28 +56,44 @@ class SageMakerK8sPromotionGateOperator(ServingEndpointMixin, BaseOperator, Bran
         self.ack_timeout = self.reconciling_timeout = 0.0
 
     def execute(self, context) -> Any:
+        from sagemaker_k8s.operators.challenger import pull_challenger, pull_scoring
         from sagemaker_k8s.operators.serving import champion_records
+        from sagemaker_k8s.params import TEST_ACCURACY_METRIC
         from sagemaker_k8s.promotion.gate import GateError, decide
         from sagemaker_k8s.promotion.record import ModelRecord
 
         cfg, dag_id = self.cfg, context["dag"].dag_id
         endpoint, cr_name = self.names(dag_id)
-        metrics = dict(self.training.get("metrics") or {})
+        training = pull_challenger(context, self.training_task_ids)
+        scoring = pull_scoring(context, self.scoring_task_id)
+        metrics = dict(training.get("metrics") or {})
+        if scoring is not None:
+            metrics[TEST_ACCURACY_METRIC] = scoring["accuracy"]
         challenger = ModelRecord(
-            training_job=self.training["job_name"],
-            training_cr=self.training["name"],
-            model_uri=self.training["model_path"],
+            training_job=training["job_name"],
+            training_cr=training["name"],
+            model_uri=training["model_path"],
             metric_name=cfg.gate_metric,
             metric_value=metrics.get(cfg.gate_metric),
             run_id=context["run_id"],
+            test_accuracy=None if scoring is None else scoring["accuracy"],
+            tuning_job=(training.get("tuning") or {}).get("job_name"),
         )
         serving = self.hook.find(self.hd, cr_name, cfg.namespace)
         champion, _, _ = champion_records(serving)
         champion_metrics = None
         if champion is not None:
             champion_metrics = self.aws.final_metrics(champion.training_job)
+            if champion.test_accuracy is not None:
+                champion_metrics[TEST_ACCURACY_METRIC] = champion.test_accuracy
             self.log.info("champion: training job %s, model %s", champion.training_job, champion.model_uri)
-        self.log.info("challenger: training job %s, model %s", challenger.training_job, challenger.model_uri)
+        self.log.info(
+            "challenger: training job %s%s, model %s%s",
+            challenger.training_job,
+            f" (best of tuning job {challenger.tuning_job})" if challenger.tuning_job else "",
+            challenger.model_uri,
+            "" if scoring is None else f", test accuracy {scoring['accuracy']:.4f}",
+        )
         try:
             decision = decide(
                 metric_name=cfg.gate_metric,

@@ -199,6 +199,8 @@ class SageMakerK8sRecordChampionOperator(_ServingTask):
             "metric_name": champion.metric_name,
             "metric_value": champion.metric_value,
             "accuracy": champion.accuracy,
+            "test_accuracy": champion.test_accuracy,
+            "tuning_job": champion.tuning_job,
             "previous_model_uri": previous.model_uri if previous else None,
             "run_id": context["run_id"],
         }

@@ -23,6 +23,13 @@ def approval_text(decision: dict[str, Any], timeout: timedelta | None) -> tuple[
         f"| {metric} | {_metric(decision['challenger_metric'])} | {_metric(decision['champion_metric'])} |",
         f"| model | `{challenger['model_uri']}` | {'`' + champion['model_uri'] + '`' if champion else '-'} |",
     ]
+    if challenger.get("test_accuracy") is not None or (champion or {}).get("test_accuracy") is not None:
+        theirs = (champion or {}).get("test_accuracy")
+        rows.append(
+            f"| test accuracy (batch) | {_metric(challenger.get('test_accuracy'))} | {_metric(theirs)} |"
+        )
+    if challenger.get("tuning_job"):
+        rows.append(f"| tuning job | `{challenger['tuning_job']}` (best of) | |")
     if champion and champion.get("accuracy") is not None:
         rows.append(f"| smoke-test accuracy | (after promotion) | {champion['accuracy']:.3f} |")
     wait = f"{timeout.total_seconds() / 3600:g} h" if timeout else "no limit"

@@ -42,6 +42,8 @@ class ModelRecord:
     run_id: str
     promoted_at: str | None = None  # ISO 8601 UTC, set when recorded as champion
     accuracy: float | None = None  # smoke-test accuracy on the live endpoint
+    test_accuracy: float | None = None  # batch-scoring accuracy on the test split
+    tuning_job: str | None = None  # the tuning job the model is the best of, if tuned
     baseline_config: str | None = None  # candidate only: the endpoint config live before the change
     baseline_modified: str | None = None  # candidate only: its LastModifiedTime
     baseline_failure: str | None = None  # candidate only: its FailureReason
@@ -66,7 +68,9 @@ class ModelRecord:
             if not isinstance(data[key], str) or not data[key]:
                 raise RecordError(f"{key} must be a non-empty string")
         data.setdefault("metric_value", None)
-        for key in ("metric_value", "accuracy"):
+        if data.get("tuning_job") is not None and not isinstance(data["tuning_job"], str):
+            raise RecordError("tuning_job must be a string")
+        for key in ("metric_value", "accuracy", "test_accuracy"):
             value = data.get(key)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
                 raise RecordError(f"{key} must be a number")
