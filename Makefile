@@ -15,7 +15,7 @@ export SAGEMAKER_K8S_MANIFESTS_DIR := $(CURDIR)/include/manifests
 .PHONY: help install demo test check lint format sandbox airflow bench clean
 
 help:
-	@echo "make demo     run the pipeline end to end on the embedded sandbox"
+	@echo "make demo     run the pipeline end to end on the embedded sandbox (TUNE=1: tune, DEMO_RUNS=2: gate)"
 	@echo "make test     lint + the whole test suite"
 	@echo "make check    lint + the tests that run no DAG end to end (the fast loop while developing)"
 	@echo "make sandbox  start the sandbox alone (Ctrl-C stops it)"
@@ -33,7 +33,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+	TUNE="$(TUNE)" DEMO_RUNS="$(or $(DEMO_RUNS),1)" $(BIN)/python scripts/demo.py
 
 test: $(STAMP) lint
 	$(BIN)/pytest

@@ -7,7 +7,9 @@
 4. prints a summary: the tasks in DAG order, training job, validation error, whether the run
    promoted its model to the pipeline's endpoint and why, the endpoint and its accuracy; then
    stops the sandbox. ``DEMO_RUNS=2`` runs the DAG twice to show the champion/challenger gate
-   keeping the first model (the second is no better) on the same endpoint.
+   keeping the first model (the second is no better) on the same endpoint. ``TUNE=1`` tunes
+   instead of training once (a HyperparameterTuningJob, 4 jobs, 2 at a time) and prints the best
+   job; the batch transform's accuracy on the test split is printed either way.
 """
 
 from __future__ import annotations
@@ -44,11 +46,16 @@ def main() -> int:
         print("preparing Airflow's database in .airflow/ ...")
         migrate(env)
         runs = int(os.environ.get("DEMO_RUNS", "1"))
+        conf = (
+            {"tuning": {"max_jobs": 4, "max_parallel": 2}}
+            if os.environ.get("TUNE", "") not in ("", "0")
+            else None
+        )
         log_path = HOME / "demo-dags-test.log"
         for number in range(1, runs + 1):
             print(f"running `airflow dags test {DAG_ID}` on the sandbox (run {number} of {runs}, ~1 min) ...")
             started = time.monotonic()
-            result = dags_test(env, log_path=log_path)
+            result = dags_test(env, conf=conf, log_path=log_path)
             run = latest_run()
             print(
                 f"\nDAG run {run.run_id}: {run.state} in {time.monotonic() - started:.0f}s (log: {log_path})"
@@ -66,7 +73,8 @@ def main() -> int:
 def summarize(run) -> None:
     for task in dag_task_order():
         print(f"  {task:<22} {run.task_states.get(task, '-')}")
-    trained = run.xcoms.get("wait_training") or {}
+    trained = run.xcoms.get("wait_training") or run.xcoms.get("wait_tuning") or {}
+    scored = run.xcoms.get("batch_score") or {}
     kept = run.xcoms.get("keep_champion")
     promoted = run.xcoms.get("promote_endpoint") or {}
     recorded = run.xcoms.get("record_champion") or {}
@@ -75,6 +83,18 @@ def summarize(run) -> None:
     print(f"  training job      {trained.get('job_name')}")
     print(f"  model             {trained.get('model_path')}")
     print(f"  validation error  {(trained.get('metrics') or {}).get('validation:merror')}")
+    tuning = trained.get("tuning")
+    if tuning:
+        counters = tuning.get("counters") or {}
+        objective = tuning.get("objective") or {}
+        done = counters.get("completed")
+        print(f"  tuning job        {tuning.get('job_name')}: {done} training jobs completed")
+        best = f"{objective.get('name')} = {objective.get('value')}"
+        print(f"  best job          {trained.get('job_name')} ({best})")
+        print(f"  tuned values      {tuning.get('hyperparameters')}")
+    if scored:
+        print(f"  test accuracy     {scored.get('accuracy')} on {scored.get('rows')} rows (batch transform)")
+        print(f"  batch output      {scored.get('output')}")
     if kept:
         print(f"  promoted          no: {kept['reason']}")
         print(f"  endpoint          {kept['endpoint_name']} (unchanged)")
