@@ -40,6 +40,13 @@ from sagemaker_k8s.manifests.load import load_crd
             "crds/legacy/batchtransformjobs.yaml",
         ),
         (
+            f.LEGACY_MODEL,
+            "sagemaker.aws.amazon.com/v1",
+            "models",
+            "Model",
+            "crds/legacy/models.yaml",
+        ),
+        (
             f.ACK_TRAINING_JOB,
             "sagemaker.services.k8s.aws/v1alpha1",
             "trainingjobs",
@@ -69,7 +76,10 @@ def test_crd_file_defines_the_kind(kind: f.ResourceKind) -> None:
     assert crd["spec"]["names"]["kind"] == kind.kind
     assert kind.version in [v["name"] for v in crd["spec"]["versions"]]
     spec_props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
-    assert kind.name_field in spec_props
+    if kind.name_field is not None:
+        assert kind.name_field in spec_props
+    else:  # the controller always generates the SageMaker name and reports it in status
+        assert kind is f.LEGACY_MODEL
     status_props = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"][
         "properties"
     ]

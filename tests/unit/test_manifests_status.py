@@ -13,6 +13,7 @@ from sagemaker_k8s.manifests.flavours import (
     LEGACY_BATCH_TRANSFORM_JOB,
     LEGACY_HOSTING_DEPLOYMENT,
     LEGACY_HPO_JOB,
+    LEGACY_MODEL,
     LEGACY_TRAINING_JOB,
     ResourceKind,
 )
@@ -162,6 +163,25 @@ def test_batch_transform_failure_without_reason_explains_where_to_look() -> None
     v = interpret(LEGACY_BATCH_TRANSFORM_JOB, cr({"transformJobStatus": "Failed"}))
     assert v.phase is P.FAILED
     assert v.reason and "describe-transform-job" in v.reason
+
+
+@pytest.mark.parametrize(
+    ("status", "phase", "reason"),
+    [
+        ({"status": "SynchronizingK8sJobWithSageMaker"}, P.RUNNING, None),
+        ({"status": "Created", "sageMakerModelName": "m-0123"}, P.SUCCEEDED, None),
+        (
+            {"status": "Error", "additional": "Unable to create SageMaker model: ValidationException: x"},
+            P.FAILED,
+            "Unable to create SageMaker model: ValidationException: x",
+        ),
+        ({"status": "Error"}, P.FAILED, None),
+        ({"status": "Deleted"}, P.FAILED, "the SageMaker object was deleted"),
+    ],
+)
+def test_legacy_model_values(status: dict[str, str], phase: Phase, reason: str | None) -> None:
+    v = interpret(LEGACY_MODEL, cr(status))
+    assert (v.phase, v.reason) == (phase, reason)
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from sagemaker_k8s.manifests.status import (
     LEGACY_BATCH_TRANSFORM_TABLE,
     LEGACY_HOSTING_DEPLOYMENT_TABLE,
     LEGACY_HPO_JOB_TABLE,
+    LEGACY_MODEL_TABLE,
     LEGACY_TRAINING_JOB_TABLE,
     StatusTable,
 )
@@ -30,7 +31,9 @@ class ResourceKind:
     """One custom-resource kind.
 
     ``crd_file`` is relative to ``include/manifests``. ``name_field`` is the spec field holding
-    the SageMaker-side name and ``name_max_length`` SageMaker's limit for it (32 for tuning jobs).
+    the SageMaker-side name and ``name_max_length`` SageMaker's limit for it (32 for tuning jobs);
+    ``name_field`` is None for a kind whose SageMaker name the controller always generates
+    (``Model``: ``<cr name>-<uid hex>``, reported in ``status.sageMakerModelName``).
     """
 
     group: str
@@ -39,7 +42,7 @@ class ResourceKind:
     kind: str
     crd_file: str
     status_table: StatusTable
-    name_field: str
+    name_field: str | None
     name_max_length: int = 63
 
     @property
@@ -54,7 +57,9 @@ class ResourceKind:
         return f"{self.kind}.{self.group}/{self.version}"
 
 
-def _legacy(plural: str, kind: str, table: StatusTable, name_field: str, max_len: int = 63) -> ResourceKind:
+def _legacy(
+    plural: str, kind: str, table: StatusTable, name_field: str | None, max_len: int = 63
+) -> ResourceKind:
     return ResourceKind(
         LEGACY_GROUP, LEGACY_VERSION, plural, kind, f"crds/legacy/{plural}.yaml", table, name_field, max_len
     )
@@ -81,6 +86,8 @@ LEGACY_HPO_JOB = _legacy(
 LEGACY_BATCH_TRANSFORM_JOB = _legacy(
     "batchtransformjobs", "BatchTransformJob", LEGACY_BATCH_TRANSFORM_TABLE, "transformJobName"
 )
+# A stand-alone Model (not a HostingDeployment's child): batch scoring's model for one transform.
+LEGACY_MODEL = _legacy("models", "Model", LEGACY_MODEL_TABLE, None)
 ACK_TRAINING_JOB = _ack("trainingjobs", "TrainingJob", ACK_TRAINING_JOB_TABLE, "trainingJobName")
 ACK_ENDPOINT = _ack("endpoints", "Endpoint", ACK_ENDPOINT_TABLE, "endpointName")
 
@@ -89,6 +96,7 @@ ALL_KINDS: tuple[ResourceKind, ...] = (
     LEGACY_HOSTING_DEPLOYMENT,
     LEGACY_HPO_JOB,
     LEGACY_BATCH_TRANSFORM_JOB,
+    LEGACY_MODEL,
     ACK_TRAINING_JOB,
     ACK_ENDPOINT,
 )

@@ -52,6 +52,7 @@ DEFAULT_FAILURE_REASONS = {
     "Stopped": "the job was stopped before it completed",
     "Deleting": "the endpoint is being deleted",
     "UpdateRollbackFailed": "an endpoint update failed and so did its rollback",
+    "Deleted": "the SageMaker object was deleted",
 }
 
 
@@ -141,6 +142,15 @@ LEGACY_BATCH_TRANSFORM_TABLE = StatusTable(
         "the legacy operator does not copy SageMaker's FailureReason for transform jobs; "
         "run `aws sagemaker describe-transform-job` to see it"
     ),
+)
+#: The stand-alone Model (and EndpointConfig) controller: one immutable SageMaker object per CR.
+#: ``Error`` carries the wrapped AWS error in ``additional``; ``Deleted`` means the object is gone.
+LEGACY_MODEL_TABLE = StatusTable(
+    field="status",
+    in_progress=frozenset({LEGACY_INITIALIZING}),
+    reconciling=frozenset(),
+    success=frozenset({"Created"}),
+    failure=frozenset({"Error", "Deleted"}),
 )
 _ENDPOINT_IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 _ENDPOINT_FAILURE = frozenset({"Failed", "UpdateRollbackFailed", "Deleting"})
