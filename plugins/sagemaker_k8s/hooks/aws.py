@@ -119,6 +119,13 @@ class SageMakerK8sAwsHook:
     def read_object(self, bucket: str, key: str) -> bytes:
         return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    def list_keys(self, bucket: str, prefix: str, page_size: int = 1000) -> list[str]:
+        """Every key under ``prefix``, in S3's order (UTF-8 binary), from all pages of ListObjectsV2."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
+        )
+        return [item["Key"] for page in pages for item in page.get("Contents") or ()]
+
     def stored_sha256(self, bucket: str, key: str) -> str | None:
         """The sha256 this pipeline recorded in the object's metadata, or None if absent.
 
@@ -198,6 +205,26 @@ class SageMakerK8sAwsHook:
             failure_reason=described.get("FailureReason") or None,
             last_modified=modified.isoformat() if modified is not None else None,
         )
+
+    def transform_job(self, job_name: str) -> dict | None:
+        """``{"status", "failure_reason", "model_name"}`` of a transform job (DescribeTransformJob), None if
+        there is none.
+
+        The legacy operator does not copy SageMaker's FailureReason into the CR: this is where it is.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            job = self.sagemaker.describe_transform_job(TransformJobName=job_name)
+        except ClientError as e:
+            if _missing(e):
+                return None
+            raise
+        return {
+            "status": job["TransformJobStatus"],
+            "failure_reason": job.get("FailureReason") or None,
+            "model_name": job.get("ModelName"),
+        }
 
     def invoke_csv(self, endpoint_name: str, body: bytes) -> str:
         response = self.sagemaker_runtime.invoke_endpoint(
