@@ -6,6 +6,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from sagemaker_k8s.exceptions import KubeNotFound
 from sagemaker_k8s.params import resolve_run_config
 
@@ -79,12 +81,14 @@ class FakeKube:
 
 @dataclass
 class FakeAws:
-    """The `SageMakerK8sAwsHook` surface: metrics per job, the live endpoint, a scoring endpoint."""
+    """The `SageMakerK8sAwsHook` surface: metrics per job, the live endpoint, a scoring endpoint, S3 objects
+    (by key, any bucket) and transform jobs (DescribeTransformJob's status, reason and model by job name)."""
 
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     live: Any = None
     predictions: str = ""
     objects: dict[str, bytes] = field(default_factory=dict)
+    transforms: dict[str, dict] = field(default_factory=dict)
 
     def final_metrics(self, job_name):
         return self.metrics.get(job_name, {})
@@ -93,7 +97,16 @@ class FakeAws:
         return self.live
 
     def read_object(self, bucket, key):
+        if key not in self.objects:
+            error = {"Error": {"Code": "NoSuchKey", "Message": "The specified key does not exist."}}
+            raise ClientError(error, "GetObject")
         return self.objects[key]
+
+    def list_keys(self, bucket, prefix):
+        return sorted((k for k in self.objects if k.startswith(prefix)), key=lambda k: k.encode())
+
+    def transform_job(self, job_name):
+        return copy.deepcopy(self.transforms.get(job_name))
 
     def invoke_csv(self, endpoint_name, body):
         rows = len([line for line in body.decode().splitlines() if line])
