@@ -14,6 +14,7 @@ from sagemaker_k8s.constants import (
     OPERATOR_SERVICE_ACCOUNT,
     ROLE_ARN_ANNOTATION,
 )
+from sagemaker_k8s.manifests.images import partition
 from sagemaker_k8s.preflight_report import FAIL, PASS, WARN, Finding
 
 REQUIRED_CRDS = (
@@ -155,5 +156,8 @@ def check_bucket(bucket: str, region: str, error: str | None) -> list[Finding]:
     if error in ("404", "NoSuchBucket", "NotFound"):
         fix = f"aws s3 mb s3://{bucket} --region {region}"
     else:
-        fix = f"grant s3:ListBucket/GetObject/PutObject on arn:aws:s3:::{bucket} to Airflow's AWS identity"
+        fix = (
+            f"grant s3:ListBucket/GetObject/PutObject on arn:{partition(region)}:s3:::{bucket} "
+            "to Airflow's AWS identity"
+        )
     return [Finding(check, FAIL, f"s3://{bucket}: {error}", fix)]

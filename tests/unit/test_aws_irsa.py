@@ -36,6 +36,27 @@ def test_naming_helpers() -> None:
 
 
 @pytest.mark.parametrize(
+    ("region", "expected"),
+    [
+        ("us-west-2", "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X"),
+        (
+            "cn-north-1",
+            "arn:aws-cn:iam::123456789012:oidc-provider/oidc.eks.cn-north-1.amazonaws.com.cn/id/X",
+        ),
+        (
+            "us-gov-west-1",
+            "arn:aws-us-gov:iam::123456789012:oidc-provider/oidc.eks.us-gov-west-1.amazonaws.com/id/X",
+        ),
+    ],
+)
+def test_oidc_provider_arn_is_in_the_regions_partition(region: str, expected: str) -> None:
+    from sagemaker_k8s.manifests.images import ecr_domain, partition
+
+    issuer = f"https://oidc.eks.{region}.{ecr_domain(region)}/id/X/"
+    assert oidc_provider_arn("123456789012", issuer, partition(region)) == expected
+
+
+@pytest.mark.parametrize(
     "url", [ISSUER_URL, ISSUER_URL + "/", ISSUER, "  " + ISSUER_URL + "  ", "HTTPS://" + ISSUER]
 )
 def test_issuer_host_path(url: str) -> None:

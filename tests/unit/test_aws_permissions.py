@@ -138,3 +138,11 @@ def test_helpers() -> None:
     assert full_access_arn("aws-us-gov") == "arn:aws-us-gov:iam::aws:policy/AmazonSageMakerFullAccess"
     assert reexported is check_sagemaker_permissions
     assert len(OPERATOR_SAGEMAKER_ACTIONS) == 13
+
+
+@pytest.mark.parametrize("partition", ["aws", "aws-cn", "aws-us-gov"])
+def test_the_fix_attaches_the_managed_policy_of_the_roles_partition(partition: str) -> None:
+    sm, _ = check_sagemaker_permissions([], [], role_name="r", partition=partition)
+    assert sm.fix == f"aws iam attach-role-policy --role-name r --policy-arn {full_access_arn(partition)}"
+    assert full_access_arn(partition) == f"arn:{partition}:iam::aws:policy/AmazonSageMakerFullAccess"
+    assert statuses(check_sagemaker_permissions([full_access_arn(partition)], [])) == [PASS, PASS]

@@ -40,7 +40,9 @@ def test_every_image_is_well_formed(region: str) -> None:
     [
         ("us-west-2", "aws", "amazonaws.com"),
         ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+        ("cn-northwest-1", "aws-cn", "amazonaws.com.cn"),
         ("us-gov-east-1", "aws-us-gov", "amazonaws.com"),
+        ("us-gov-west-1", "aws-us-gov", "amazonaws.com"),
         ("eu-west-1", "aws", "amazonaws.com"),
     ],
 )
@@ -54,3 +56,12 @@ def test_unknown_region(region: object) -> None:
     with pytest.raises(ConfigError, match="region") as e:
         xgboost_image(region)  # type: ignore[arg-type]
     assert e.value.param == "region"
+
+
+def test_one_partition_rule() -> None:
+    """Every module that needs a region's partition uses this one (there used to be two copies)."""
+    from sagemaker_k8s import preflight_cluster, run_config
+    from sagemaker_k8s.operators import training
+
+    assert "partition" not in vars(training)  # imported where it is used, not redefined
+    assert run_config.partition is preflight_cluster.partition is partition

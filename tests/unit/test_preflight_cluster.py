@@ -121,3 +121,16 @@ def test_service_account_missing():
 def test_bucket(error, status, fix):
     (finding,) = check_bucket("b-1", "us-west-2", error)
     assert finding.status == status and fix in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("region", "arn"),
+    [
+        ("us-west-2", "arn:aws:s3:::b-1"),
+        ("cn-north-1", "arn:aws-cn:s3:::b-1"),
+        ("us-gov-west-1", "arn:aws-us-gov:s3:::b-1"),
+    ],
+)
+def test_bucket_access_fix_names_the_regions_partition(region, arn):
+    (finding,) = check_bucket("b-1", region, "403")
+    assert f" on {arn} " in finding.fix

@@ -68,13 +68,18 @@ def allowed_actions(
 
 
 def check_sagemaker_permissions(
-    attached_policy_arns: list[str], policy_documents: list[dict[str, Any]], *, role_name: str | None = None
+    attached_policy_arns: list[str],
+    policy_documents: list[dict[str, Any]],
+    *,
+    role_name: str | None = None,
+    partition: str = "aws",
 ) -> list[Finding]:
-    """Findings for the SageMaker actions and ``iam:PassRole`` the operator needs."""
+    """Findings for the SageMaker actions and ``iam:PassRole`` the operator needs; the fix attaches
+    the managed policy of the role's ``partition`` (``aws``, ``aws-cn``, ``aws-us-gov``)."""
     check_sm, check_pass = "operator permissions: SageMaker API", "operator permissions: iam:PassRole"
     fix = (
         f"aws iam attach-role-policy --role-name {role_name or '<role-name>'} "
-        f"--policy-arn {full_access_arn()}"
+        f"--policy-arn {full_access_arn(partition)}"
     )
     if any(isinstance(a, str) and _is_full_access(a) for a in attached_policy_arns):
         detail = f"{SAGEMAKER_FULL_ACCESS_POLICY} is attached"

@@ -172,7 +172,9 @@ def is_per_run_deployment(obj: dict, dag_id: str) -> bool:
 
 
 def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]:
+    from sagemaker_k8s.aws.irsa import oidc_provider_arn
     from sagemaker_k8s.aws.trust import check_operator_trust, check_sagemaker_permissions, oidc_provider_fix
+    from sagemaker_k8s.manifests.images import partition
     from sagemaker_k8s.preflight_report import FAIL, WARN, Finding
 
     if not cfg.cluster_name:
@@ -204,8 +206,8 @@ def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]
             )
         ]
     account = operator_role.split(":")[4]
-    host = issuer.removeprefix("https://")
-    provider_arn = f"arn:aws:iam::{account}:oidc-provider/{host}"
+    arn_partition = partition(cfg.region)  # aws, aws-cn or aws-us-gov: the provider is the region's
+    provider_arn = oidc_provider_arn(account, issuer, arn_partition)
     findings = []
     if provider_arn in aws.oidc_provider_arns():
         findings.append(Finding("IAM OIDC provider", "pass", provider_arn))
@@ -238,7 +240,9 @@ def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]
         service_account=OPERATOR_SERVICE_ACCOUNT,
         role_name=role_name,
     )
-    findings += check_sagemaker_permissions(*aws.role_permissions(role_name), role_name=role_name)
+    findings += check_sagemaker_permissions(
+        *aws.role_permissions(role_name), role_name=role_name, partition=arn_partition
+    )
     return findings
 
 

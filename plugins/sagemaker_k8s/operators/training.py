@@ -16,14 +16,6 @@ if TYPE_CHECKING:
 # Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
 
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
 class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
     """Create the ``TrainingJob`` CR for this DAG run from ``include/manifests/<template>``.
 
@@ -82,6 +74,7 @@ class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
 
     def execute(self, context) -> dict:
         from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
+        from sagemaker_k8s.manifests.images import partition
         from sagemaker_k8s.operators.submit import submit_or_reattach
         from sagemaker_k8s.params import RunConfig
 
