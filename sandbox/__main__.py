@@ -3,14 +3,17 @@
 python -m sandbox up [--state-dir DIR] [--region R] [--misconfigure NAME ...]
                      [--exec-kubeconfig PATH [--token-ttl SECONDS]]
 python -m sandbox misconfigure NAME [--state-dir DIR]
-python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB]
+python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB] [--state-dir DIR]
 python -m sandbox fault 'update-fail:no capacity' --kind HostingDeployment [--name GLOB]
 python -m sandbox fault 'fail:AlgorithmError: x' --kind HyperparameterTuningJob   (every child fails)
 python -m sandbox fault 'fail:ClientError: x' --kind BatchTransformJob
 python -m sandbox fault s3:SlowDown [--method PUT] [--bucket GLOB] [--key GLOB] [--operation OP]
                                     [--part-number N] [--count N] [--delay SECONDS]
-python -m sandbox clear-faults
-python -m sandbox info
+python -m sandbox clear-faults [--state-dir DIR]
+python -m sandbox info [--state-dir DIR]
+
+--state-dir (default .sandbox) goes before or after the command: ``python -m sandbox --state-dir DIR up``
+is the same as ``python -m sandbox up --state-dir DIR``.
 """
 
 from __future__ import annotations
@@ -74,20 +77,31 @@ def _call(state_dir: Path, method: str, path: str, body: dict | None = None) -> 
         raise SystemExit(f"error: {message}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    state_help = f"the sandbox's state directory (default {DEFAULT_STATE_DIR})"
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, metavar="DIR", help=state_help)
+    # The same option after the command: SUPPRESS leaves the value given before it (or the default)
+    # in place unless it is given here too.
+    after = argparse.ArgumentParser(add_help=False)
+    after.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS, metavar="DIR", help=state_help)
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start the sandbox in the foreground (Ctrl-C or SIGTERM stops it)")
+    up = sub.add_parser(
+        "up", parents=[after], help="start the sandbox in the foreground (Ctrl-C or SIGTERM stops it)"
+    )
     up.add_argument("--region", default="us-west-2")
     up.add_argument("--namespace", default="default", help="namespace the pipeline's CRs go to")
     up.add_argument("--phase-delay", type=float, default=0.2, help="seconds per SageMaker job phase")
     up.add_argument("--misconfigure", action="append", default=[], metavar="NAME")
     up.add_argument("--exec-kubeconfig", type=Path, metavar="PATH", help="also write an exec kubeconfig")
     up.add_argument("--token-ttl", type=float, default=900.0, help="its tokens' lifetime in seconds")
-    mis = sub.add_parser("misconfigure", help="break one thing the preflight check must catch")
+    mis = sub.add_parser(
+        "misconfigure", parents=[after], help="break one thing the preflight check must catch"
+    )
     mis.add_argument("name")
-    fault = sub.add_parser("fault", help="arm an operator fault for matching CRs, or an S3 error")
+    fault = sub.add_parser(
+        "fault", parents=[after], help="arm an operator fault for matching CRs, or an S3 error"
+    )
     fault.add_argument(
         "fault",
         help="fail:<reason> | hang | stop | reconcile-error:<msg> | endpoint-fail:<reason>"
@@ -109,13 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     s3.add_argument("--part-number", type=int, help="only this part of a multipart upload")
     s3.add_argument("--count", type=int, help="fire this many times (default: until cleared)")
     s3.add_argument("--delay", type=float, default=0.0, help="seconds of latency before answering")
-    sub.add_parser("clear-faults")
-    sub.add_parser("info")
-    args = parser.parse_args(argv)
+    sub.add_parser("clear-faults", parents=[after], help="disarm every fault")
+    sub.add_parser("info", parents=[after], help="print the running sandbox's state as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     if args.command == "up":
-        args.state_dir = args.state_dir
         return _up(args)
     try:
         return _client(args)

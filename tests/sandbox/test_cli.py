@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from helpers import wait_for
 
-from sandbox.state import read_info
+from sandbox.__main__ import build_parser
+from sandbox.state import DEFAULT_STATE_DIR, read_info
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = "/usr/bin/kubectl"
@@ -45,9 +46,13 @@ class Up:
                 return self.stdout
 
 
-def cli(state_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def cli(state_dir: Path, *args: str, state_dir_after: bool = False) -> subprocess.CompletedProcess:
+    """``python -m sandbox --state-dir DIR ARGS``, or ``python -m sandbox ARGS --state-dir DIR``."""
+    where = (
+        [*args, "--state-dir", str(state_dir)] if state_dir_after else ["--state-dir", str(state_dir), *args]
+    )
     return subprocess.run(
-        [sys.executable, "-m", "sandbox", "--state-dir", str(state_dir), *args],
+        [sys.executable, "-m", "sandbox", *where],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -73,8 +78,9 @@ def up(tmp_path_factory) -> Iterator[Up]:
     base = tmp_path_factory.mktemp("cli")
     state_dir, stderr_path = base / "state", base / "up.stderr"
     with stderr_path.open("wb") as stderr:
+        # The form the module's usage line documents: the option after the command.
         process = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--state-dir", str(state_dir), "up", "--phase-delay", "0.05"],
+            [sys.executable, "-m", "sandbox", "up", "--state-dir", str(state_dir), "--phase-delay", "0.05"],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -98,6 +104,39 @@ def up(tmp_path_factory) -> Iterator[Up]:
             process.wait(10)
 
 
+#: Every command with the arguments it needs: each takes --state-dir before or after itself.
+COMMANDS = {
+    "up": ["--phase-delay", "0.05"],
+    "misconfigure": ["operator-not-running"],
+    "fault": ["hang", "--kind", "TrainingJob"],
+    "clear-faults": [],
+    "info": [],
+}
+
+
+def test_every_command_is_covered():
+    subparsers = next(a for a in build_parser()._actions if a.dest == "command")
+    assert set(subparsers.choices) == set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("b", None, "b"),  # python -m sandbox --state-dir b CMD
+        (None, "a", "a"),  # python -m sandbox CMD --state-dir a (the documented form)
+        ("b", "a", "a"),  # both: the one nearer the command's own options wins
+        (None, None, str(DEFAULT_STATE_DIR)),
+    ],
+)
+def test_state_dir_before_or_after_the_command(command, before, after, expected):
+    argv = ["--state-dir", before] if before else []
+    argv += [command, *COMMANDS[command]]
+    argv += ["--state-dir", after] if after else []
+    args = build_parser().parse_args(argv)
+    assert (args.command, args.state_dir) == (command, Path(expected))
+
+
 def test_up_announces_its_endpoints_and_writes_the_state(up):
     info = read_info(up.state_dir)
     assert any(info.kube_url in line for line in up.stdout)
@@ -106,8 +145,9 @@ def test_up_announces_its_endpoints_and_writes_the_state(up):
     assert json.loads((up.state_dir / "sandbox.json").read_text())["pid"] == up.process.pid
 
 
-def test_info_prints_the_state_as_json(up):
-    result = cli(up.state_dir, "info")
+@pytest.mark.parametrize("state_dir_after", [False, True], ids=["before", "after"])
+def test_info_prints_the_state_as_json(up, state_dir_after):
+    result = cli(up.state_dir, "info", state_dir_after=state_dir_after)
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert printed == json.loads(read_info(up.state_dir).to_json())
@@ -121,7 +161,7 @@ def test_fault_and_clear_faults_answer(up, fault, kind):
     armed = cli(up.state_dir, "fault", fault, "--kind", kind)
     assert armed.returncode == 0, armed.stderr
     assert json.loads(armed.stdout) == {"armed": fault}
-    cleared = cli(up.state_dir, "clear-faults")
+    cleared = cli(up.state_dir, "clear-faults", state_dir_after=True)
     assert cleared.returncode == 0, cleared.stderr
     assert json.loads(cleared.stdout) == {"cleared": True}
 
@@ -141,15 +181,16 @@ def test_unknown_misconfiguration_is_refused_with_a_message(up):
     assert "Traceback" not in result.stderr
 
 
-def test_client_without_a_running_sandbox_says_so(tmp_path):
-    result = cli(tmp_path / "nothing-here", "clear-faults")
+@pytest.mark.parametrize("state_dir_after", [False, True], ids=["before", "after"])
+def test_client_without_a_running_sandbox_says_so(tmp_path, state_dir_after):
+    result = cli(tmp_path / "nothing-here", "clear-faults", state_dir_after=state_dir_after)
     assert result.returncode != 0
-    assert "no running sandbox" in result.stderr
+    assert f"no running sandbox with state in {tmp_path / 'nothing-here'}" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_misconfigure_scales_the_operator_down_through_the_control_api(up):
-    result = cli(up.state_dir, "misconfigure", "operator-not-running")
+    result = cli(up.state_dir, "misconfigure", "operator-not-running", state_dir_after=True)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"misconfigured": "operator-not-running"}
     deployment = ("deployment", "sagemaker-k8s-operator-controller-manager", *OPERATOR)
