@@ -202,6 +202,17 @@ class Sandbox:
         self.cluster.sync()
         self.operator.settle()  # from here on the operator acts on the broken cluster, never on the old one
 
+    def restore(self) -> None:
+        """Undo every misconfiguration: the account seeded again (seeding is idempotent and resets trust
+        policies, attachments, the OIDC provider and the bucket), the CRDs and the operator's installer
+        objects applied again as at start, the operator's pod back. It deletes nothing: jobs, CRs and S3
+        objects stay, and what a misconfiguration deleted (the bucket's objects, CRs of removed CRDs) stays
+        gone."""
+        self.seed = seed_account(self.moto.url, region=self.region)
+        self.install()
+        self.cluster.sync()
+        self.operator.settle()
+
     def _misconfigure_operator(self, name: str) -> None:
         if name == "sa-annotation-missing":
             sa = self.kube.get(
