@@ -17,7 +17,7 @@ export SAGEMAKER_K8S_MANIFESTS_DIR := $(CURDIR)/include/manifests
 help:
 	@echo "make demo     run the pipeline end to end on the embedded sandbox (TUNE=1: tune, DEMO_RUNS=2: gate)"
 	@echo "make test     lint + the whole test suite"
-	@echo "make check    lint + the tests that run no DAG end to end (the fast loop while developing)"
+	@echo "make check    lint + the unit and sandbox tiers: no Airflow process (the fast loop while developing)"
 	@echo "make sandbox  start the sandbox alone (Ctrl-C stops it)"
 	@echo "make airflow  the sandbox + Airflow's UI, scheduler, dag-processor, triggerer on 127.0.0.1:8080"
 	@echo "              (DB=postgres for a throwaway PostgreSQL; Ctrl-C stops everything)"
@@ -39,7 +39,7 @@ test: $(STAMP) lint
 	$(BIN)/pytest
 
 check: $(STAMP) lint
-	$(BIN)/pytest -q -m "not e2e"
+	$(BIN)/pytest -q -m "unit or sandbox"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

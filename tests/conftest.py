@@ -27,6 +27,50 @@ os.environ.update(
 )
 
 
+#: The test tiers (markers registered in pyproject.toml), by the directory under tests/ a test lives in.
+#: ``unit``: no server at all; ``sandbox``: in-process against the sandbox's HTTP servers (no Airflow
+#: process); ``e2e``: ``airflow dags test`` against the sandbox; ``runtime``: the real scheduler,
+#: triggerer and executor on PostgreSQL. ``make check`` runs ``-m "unit or sandbox"``.
+TIERS = {
+    "unit": "unit",
+    "dags": "unit",
+    "deploy": "unit",
+    "devtools": "unit",
+    "sandbox": "sandbox",
+    "hooks": "sandbox",
+    "triggers": "sandbox",
+    "operators": "sandbox",
+    "e2e": "e2e",
+    "runtime": "runtime",
+    "runtime_schedule": "runtime",
+}
+#: In these directories a test that starts no sandbox (none in its fixture closure) is ``unit``; in any
+#: ``unit`` directory a test that does start one is ``sandbox``.
+MIXED = {"hooks", "triggers", "operators"}
+SANDBOX_FIXTURES = {"sandbox", "shared_sandbox"}
+
+
+def tier(item: pytest.Item) -> str:
+    relative = Path(str(item.path)).resolve().relative_to(ROOT / "tests")
+    directory = relative.parts[0] if len(relative.parts) > 1 else ""
+    if directory not in TIERS:
+        raise pytest.UsageError(
+            f"tests/{relative}: its directory has no test tier; add it to TIERS in {__file__}"
+        )
+    starts_sandbox = bool(SANDBOX_FIXTURES & set(getattr(item, "fixturenames", ())))
+    if TIERS[directory] == "unit" and starts_sandbox:
+        return "sandbox"
+    if directory in MIXED and not starts_sandbox:
+        return "unit"
+    return TIERS[directory]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with its tier, so ``-m unit``, ``-m "unit or sandbox"``, ``-m e2e`` select."""
+    for item in items:
+        item.add_marker(tier(item))
+
+
 @pytest.fixture
 def sandbox(tmp_path) -> Iterator:
     """A fresh sandbox per test (about 4 s): misconfigurations and faults never leak between tests."""

@@ -13,7 +13,7 @@ from helpers import aws
 from devtools.airflow_runs import DAG_ID
 from runtime.runtime_helpers import wait_awaiting_input
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 ENDPOINT = "sagemaker-xgboost-mnist"
 PROMOTION = ("promote_endpoint", "smoke_test_endpoint", "record_champion")

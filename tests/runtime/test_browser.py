@@ -21,7 +21,7 @@ from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import USERNAME
 from runtime.runtime_helpers import ARTIFACTS, wait_awaiting_input
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 CHROMIUM_ARGS = [
     "--headless",

@@ -19,7 +19,7 @@ from helpers import aws, wait_for
 
 from devtools.airflow_runs import DAG_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 TRAINING = ("sagemaker.aws.amazon.com/v1", "trainingjobs")
 ON_KILL_LINE = "task killed by a user: deleting TrainingJob"

@@ -9,7 +9,7 @@ from helpers import listening_addresses
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import HEALTHY_COMPONENTS, group_members
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 
 def test_every_component_is_healthy(runtime):

@@ -9,7 +9,7 @@ import pytest
 
 from devtools.airflow_runs import DAG_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 
 def test_scheduler_creates_one_run_that_succeeds(runtime, scheduled_run):

@@ -9,7 +9,7 @@ from helpers import dag_task_ids
 from devtools.airflow_runs import DAG_ID
 from runtime.runtime_helpers import watch_run
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 
 def training_jobs(sandbox) -> list[dict]:

@@ -13,7 +13,7 @@ from helpers import aws, wait_for
 
 from devtools.airflow_runs import DAG_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 PREFIX = "worker-killed"
 

@@ -14,7 +14,7 @@ from runtime.runtime_helpers import airflow_on_sandbox
 
 from devtools.airflow_runs import DAG_ID
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.runtime
 
 
 @pytest.fixture(scope="module")
