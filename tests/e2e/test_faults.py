@@ -188,6 +188,9 @@ DATASET_KEYS = [TRAIN, VALIDATION, TEST, LABELS]  # the upload order
 AFTER_UPLOAD = f"submit_training|wait_training|{AFTER_TRAINING}"
 #: botocore's standard mode counts ``max_attempts`` as *retries* (hooks/aws.py): 9 attempts per call.
 ATTEMPTS_PER_CALL = RETRY_CONFIG.retries["max_attempts"] + 1
+#: The DAG's retry delay for these runs (seconds; the DAG's own is 30): long enough to look at the bucket
+#: between the failed try and the retry (polled every 0.5 s), short enough not to wait half a minute.
+RETRY_DELAY = 5
 
 
 def dataset_object(sandbox, key: str) -> dict | None:
@@ -249,11 +252,12 @@ def test_s3_throttling_past_botocores_retries_fails_the_try_and_the_airflow_retr
     with an error naming the object, leaves nothing half-written, and is retried by Airflow; the retry
     uploads only the objects the failed try had not stored.
 
-    About 2 minutes: Airflow's start and resolve_config (about 25 s; the preflight is marked success),
+    About 1.5 minutes: Airflow's start and resolve_config (about 25 s; the preflight is marked success),
     the backoff between the 9 throttled attempts (jittered, at most 1+2+4+8+16+20+20+20 s: about 45 s,
-    at most 91 s) and one Airflow retry delay (30 s, exponential backoff: 30-59 s). The throttling is
-    armed for exactly one try's attempts: throttling that outlasts all 3 tries would add two tries'
-    backoff and a 60-119 s second delay (5-6 minutes) to see the same failure twice more.
+    at most 91 s) and one Airflow retry delay (``SAGEMAKER_K8S_RETRY_DELAY`` shortens the DAG's 30 s to
+    5 s, exponential backoff: 5-9 s; 30-59 s if the DAG does not read it). The throttling is armed for
+    exactly one try's attempts: throttling that outlasts all 3 tries would add two tries' backoff and a
+    second delay to see the same failure twice more.
     """
     bucket = sandbox.info.bucket
     throttled = sandbox.arm_s3_fault(method="PUT", bucket=bucket, key=VALIDATION, count=ATTEMPTS_PER_CALL)
@@ -262,7 +266,10 @@ def test_s3_throttling_past_botocores_retries_fails_the_try_and_the_airflow_retr
 
     def run_in_background() -> None:
         try:
-            outcome["value"] = run_dag(mark_success_pattern=f"check_iam_oidc|{AFTER_UPLOAD}")
+            outcome["value"] = run_dag(
+                env={"SAGEMAKER_K8S_RETRY_DELAY": str(RETRY_DELAY)},
+                mark_success_pattern=f"check_iam_oidc|{AFTER_UPLOAD}",
+            )
         except BaseException as e:  # surfaced below
             outcome["error"] = e
 
@@ -279,7 +286,7 @@ def test_s3_throttling_past_botocores_retries_fails_the_try_and_the_airflow_retr
         return state if state in ("up_for_retry", "failed", "success") else None
 
     state = wait_for(failed_try, timeout=300, interval=0.5, what="the first try of upload_dataset to end")
-    # The retry starts 30 s or more after the failed try: look at the bucket in between.
+    # The retry starts RETRY_DELAY s or more after the failed try: look at the bucket in between.
     between = {key: dataset_object(sandbox, key) for key in DATASET_KEYS}
     multipart = aws(sandbox, "s3").list_multipart_uploads(Bucket=bucket).get("Uploads", [])
     hits_between = sandbox.moto.s3_faults.hits(throttled)
