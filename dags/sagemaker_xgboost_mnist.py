@@ -51,7 +51,8 @@ Weekly retraining by default; set the environment variable `SAGEMAKER_K8S_RETRAI
 `SAGEMAKER_K8S_RECONCILING_TIMEOUT` (seconds, default 600) how long a wait lets the operator retry an
 error (`ReconcilingTrainingJob`, `ReconcilingEndpoint`) before failing with its message.
 `SAGEMAKER_K8S_APPROVAL_TIMEOUT` (seconds, default 86400) how long `approve_promotion` waits for a
-person before keeping the champion.
+person before keeping the champion. `SAGEMAKER_K8S_RETRY_DELAY` (seconds, default 30) is every task's
+first retry delay (doubled per retry, with jitter).
 
 ## Assets
 `sagemaker_xgboost_mnist.dataset` (each upload), `sagemaker_xgboost_mnist.model` and
@@ -89,6 +90,7 @@ _schedule = os.environ.get("SAGEMAKER_K8S_RETRAIN_SCHEDULE", "@weekly").strip()
 _poll = float(os.environ.get("SAGEMAKER_K8S_POLL_INTERVAL", "30"))
 _reconciling = float(os.environ.get("SAGEMAKER_K8S_RECONCILING_TIMEOUT", "600"))
 _approval = float(os.environ.get("SAGEMAKER_K8S_APPROVAL_TIMEOUT", "86400"))
+_retry_delay = float(os.environ.get("SAGEMAKER_K8S_RETRY_DELAY", "30"))
 
 with DAG(
     dag_id=DAG_ID,
@@ -101,8 +103,8 @@ with DAG(
     default_args={
         "owner": "ml-platform",
         "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        # A multiplier since Airflow 3 (True == 1 is a constant delay): 30-59 s, then 60-119 s.
+        "retry_delay": timedelta(seconds=_retry_delay),
+        # A multiplier since Airflow 3 (True == 1 is a constant delay): 30-59 s, then 60-119 s by default.
         "retry_exponential_backoff": 2.0,
     },
     params={name: Param(**spec.param_kwargs()) for name, spec in PARAM_SPECS.items()},

@@ -12,9 +12,9 @@ import os
 import pytest
 from e2e_helpers import AFTER_TRAINING, UPSTREAM_FAILED_AFTER_TRAINING, aws, custom_objects
 from helpers import dag_task_ids
+from preflight_cases import EXPECTED_FIX
 
 from devtools.airflow_runs import dags_test, latest_run, tasks_test
-from sandbox.stack import MISCONFIGURATIONS
 
 pytestmark = pytest.mark.e2e
 
@@ -80,55 +80,17 @@ def test_training_failure_fails_at_the_sensor_with_the_reason(sandbox, run_dag):
     assert job["status"]["trainingJobStatus"] == "Failed"
 
 
-EXPECTED_FIX = {
-    "no-oidc-provider": (
-        "eksctl utils associate-iam-oidc-provider --cluster sagemaker-sandbox --region us-west-2"
-    ),
-    "wrong-sub": "aws iam update-assume-role-policy --role-name sagemaker-k8s-operator-irsa",
-    "wrong-aud": "aws iam update-assume-role-policy --role-name sagemaker-k8s-operator-irsa",
-    "wildcard-principal": "aws iam update-assume-role-policy --role-name sagemaker-k8s-operator-irsa",
-    "policy-missing": (
-        "aws iam attach-role-policy --role-name sagemaker-k8s-operator-irsa "
-        "--policy-arn arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
-    ),
-    "execution-role-trust": "aws iam update-assume-role-policy --role-name AmazonSageMaker-ExecutionRole",
-    "no-bucket": "aws s3 mb s3://sagemaker-sandbox-123456789012 --region us-west-2",
-    "crds-missing": "kubectl apply -f include/manifests/crds/legacy/",
-    "operator-not-running": (
-        "kubectl -n sagemaker-k8s-operator-system scale deployment "
-        "sagemaker-k8s-operator-controller-manager --replicas=1"
-    ),
-    "operator-crashloop": "rollout restart deployment sagemaker-k8s-operator-controller-manager",
-    "operator-wrong-namespace": "run the pipeline with namespace=sagemaker-jobs",
-    "sa-annotation-missing": (
-        "kubectl -n sagemaker-k8s-operator-system annotate serviceaccount sagemaker-k8s-operator-default "
-        "eks.amazonaws.com/role-arn="
-    ),
-}
-WARN_ONLY = {"trust-too-broad"}
-
-
-def test_every_misconfiguration_is_covered():
-    assert set(EXPECTED_FIX) | WARN_ONLY == set(MISCONFIGURATIONS)
-
-
-@pytest.mark.parametrize("name", sorted(EXPECTED_FIX))
-def test_preflight_fails_with_the_fix(sandbox, run_dag, name):
-    sandbox.misconfigure(name)
+def test_a_preflight_failure_stops_the_run_before_anything_is_submitted(sandbox, run_dag):
+    """One preflight failure end to end: the task fails once (no retry) with the fix in its log and the
+    run stops before any side effect. Every misconfiguration's fix is checked in-process against one
+    sandbox in tests/operators/test_preflight_sandbox.py."""
+    sandbox.misconfigure("no-oidc-provider")
     result, run = run_dag(mark_success_pattern=AFTER_PREFLIGHT)
     assert run.task_states["check_iam_oidc"] == "failed", result.stdout[-3000:]
+    assert run.try_numbers["check_iam_oidc"] == 1
     assert run.state == "failed"
-    flat = " ".join(result.stdout.split())
-    assert EXPECTED_FIX[name] in flat, result.stdout[-4000:]
+    assert EXPECTED_FIX["no-oidc-provider"] in " ".join(result.stdout.split()), result.stdout[-4000:]
     assert custom_objects(sandbox, "trainingjobs") == []
-
-
-@pytest.mark.parametrize("name", sorted(WARN_ONLY))
-def test_preflight_warns_on_a_broad_trust_policy(sandbox, run_dag, name):
-    sandbox.misconfigure(name)
-    result, run = run_dag(mark_success_pattern=AFTER_PREFLIGHT)
-    assert run.task_states["check_iam_oidc"] == "success", result.stdout[-3000:]
-    assert "broader than one service account" in " ".join(result.stdout.split())
 
 
 def test_unknown_conf_key_fails_first_with_no_side_effect(sandbox, run_dag):

@@ -438,7 +438,7 @@ def test_conf_made_of_params_is_accepted(conf: dict) -> None:
         ({"eta": 0.3}, "eta", '{"hyperparameters": {"eta": 0.3}}'),
         ({"s3_prefx": "x"}, "s3_prefx", "did you mean 's3_prefix'?"),
         ({"instance_typ": "ml.m5.large"}, "instance_typ", "did you mean 'instance_type'?"),
-        ({"zzz": 1}, "zzz", "Known params: bucket, "),
+        ({"zzz": 1}, "zzz", "Known params: batch_scoring, bucket, "),
         ({"k" * 500: 1}, "k" * 57 + "...", "unknown conf key"),
     ],
 )
