@@ -21,6 +21,15 @@ REQUIRED_CRDS = (
     "trainingjobs.sagemaker.aws.amazon.com",
     "hostingdeployments.sagemaker.aws.amazon.com",
 )
+TUNING_CRDS = ("hyperparametertuningjobs.sagemaker.aws.amazon.com",)
+BATCH_CRDS = ("models.sagemaker.aws.amazon.com", "batchtransformjobs.sagemaker.aws.amazon.com")
+
+
+def required_crds(*, tuning: bool = False, batch_scoring: bool = False) -> tuple[str, ...]:
+    """The CRDs a run needs: training and hosting always, tuning and batch scoring when enabled."""
+    return (*REQUIRED_CRDS, *(TUNING_CRDS if tuning else ()), *(BATCH_CRDS if batch_scoring else ()))
+
+
 CRD_FIX = (
     "kubectl apply -f include/manifests/crds/legacy/   "
     "# the operator's CRDs converted to apiextensions.k8s.io/v1 (the published v1beta1 ones "
@@ -28,11 +37,12 @@ CRD_FIX = (
 )
 
 
-def check_crds(installed: Iterable[str]) -> list[Finding]:
-    missing = sorted(set(REQUIRED_CRDS) - set(installed))
+def check_crds(installed: Iterable[str], required: Iterable[str] = REQUIRED_CRDS) -> list[Finding]:
+    required = tuple(required)
+    missing = sorted(set(required) - set(installed))
     if missing:
         return [Finding("operator CRDs installed", FAIL, f"missing: {', '.join(missing)}", CRD_FIX)]
-    return [Finding("operator CRDs installed", PASS, ", ".join(REQUIRED_CRDS))]
+    return [Finding("operator CRDs installed", PASS, ", ".join(required))]
 
 
 def _ready(pod: dict) -> bool:

@@ -22,7 +22,7 @@ from sagemaker_k8s.constants import (
 )
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
 from sagemaker_k8s.params import resolve_run_config
-from sagemaker_k8s.preflight_cluster import REQUIRED_CRDS
+from sagemaker_k8s.preflight_cluster import required_crds
 
 ACCOUNT = "123456789012"
 CLUSTER = "ml-cluster"
@@ -41,7 +41,7 @@ class FakeKube:
         self.operator_role_arn = operator_role_arn
 
     def crd_names(self) -> set[str]:
-        return set(REQUIRED_CRDS)
+        return set(required_crds(tuning=True, batch_scoring=True))
 
     def deployment(self, namespace, name):
         assert (namespace, name) == (OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)

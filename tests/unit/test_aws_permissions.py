@@ -10,6 +10,7 @@ from sagemaker_k8s.aws.permissions import (
     OPERATOR_SAGEMAKER_ACTIONS,
     check_sagemaker_permissions,
     full_access_arn,
+    operator_actions,
 )
 from sagemaker_k8s.aws.trust import check_sagemaker_permissions as reexported
 from sagemaker_k8s.preflight_report import FAIL, PASS
@@ -146,3 +147,24 @@ def test_the_fix_attaches_the_managed_policy_of_the_roles_partition(partition: s
     assert sm.fix == f"aws iam attach-role-policy --role-name r --policy-arn {full_access_arn(partition)}"
     assert full_access_arn(partition) == f"arn:{partition}:iam::aws:policy/AmazonSageMakerFullAccess"
     assert statuses(check_sagemaker_permissions([full_access_arn(partition)], [])) == [PASS, PASS]
+
+
+@pytest.mark.parametrize(
+    ("tuning", "batch", "needed"),
+    [
+        (True, False, "sagemaker:CreateHyperParameterTuningJob"),
+        (False, True, "sagemaker:CreateTransformJob"),
+    ],
+)
+def test_tuning_and_batch_scoring_need_their_actions(tuning, batch, needed):
+    actions = operator_actions(tuning=tuning, batch_scoring=batch)
+    only_training = [doc(allow([*OPERATOR_SAGEMAKER_ACTIONS, "iam:PassRole"]))]
+    sm, _ = check_sagemaker_permissions([], only_training, actions=actions)
+    assert sm.status == FAIL and needed in sm.detail
+    assert statuses(
+        check_sagemaker_permissions([], [doc(allow([*actions, "iam:PassRole"]))], actions=actions)
+    ) == [
+        PASS,
+        PASS,
+    ]
+    assert operator_actions() == OPERATOR_SAGEMAKER_ACTIONS

@@ -9,8 +9,10 @@ from sagemaker_k8s.preflight_cluster import (
     check_operator_pod,
     check_service_account,
     check_watched_namespace,
+    required_crds,
     watched_namespace,
 )
+from sagemaker_k8s.preflight_report import FAIL, PASS
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-k8s-operator-irsa"
 
@@ -134,3 +136,21 @@ def test_bucket(error, status, fix):
 def test_bucket_access_fix_names_the_regions_partition(region, arn):
     (finding,) = check_bucket("b-1", region, "403")
     assert f" on {arn} " in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("tuning", "batch", "extra"),
+    [
+        (False, False, set()),
+        (True, False, {"hyperparametertuningjobs.sagemaker.aws.amazon.com"}),
+        (False, True, {"models.sagemaker.aws.amazon.com", "batchtransformjobs.sagemaker.aws.amazon.com"}),
+    ],
+)
+def test_tuning_and_batch_scoring_need_their_crds(tuning, batch, extra):
+    required = required_crds(tuning=tuning, batch_scoring=batch)
+    assert set(required) == set(REQUIRED_CRDS) | extra
+    (ok,) = check_crds(required, required)
+    assert ok.status == PASS
+    if extra:
+        (missing,) = check_crds(REQUIRED_CRDS, required)
+        assert missing.status == FAIL and all(name in missing.detail for name in extra)

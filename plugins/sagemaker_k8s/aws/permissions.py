@@ -31,7 +31,25 @@ OPERATOR_SAGEMAKER_ACTIONS = (
     "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:DescribeEndpoint",
     "sagemaker:UpdateEndpoint",
 )  # fmt: skip
+#: What the HyperparameterTuningJob controller adds (tuning mode), and BatchTransformJob (batch scoring;
+#: its Model CR needs only the Model actions above).
+TUNING_SAGEMAKER_ACTIONS = (
+    "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:StopHyperParameterTuningJob", "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+)  # fmt: skip
+TRANSFORM_SAGEMAKER_ACTIONS = (
+    "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
+)  # fmt: skip
 PASS_ROLE_ACTION = "iam:PassRole"  # noqa: S105 - an IAM action, not a secret
+
+
+def operator_actions(*, tuning: bool = False, batch_scoring: bool = False) -> tuple[str, ...]:
+    """The SageMaker actions the operator needs for a run that tunes and/or scores in batch."""
+    return (
+        *OPERATOR_SAGEMAKER_ACTIONS,
+        *(TUNING_SAGEMAKER_ACTIONS if tuning else ()),
+        *(TRANSFORM_SAGEMAKER_ACTIONS if batch_scoring else ()),
+    )
 
 
 def full_access_arn(partition: str = "aws") -> str:
@@ -73,6 +91,7 @@ def check_sagemaker_permissions(
     *,
     role_name: str | None = None,
     partition: str = "aws",
+    actions: tuple[str, ...] = OPERATOR_SAGEMAKER_ACTIONS,
 ) -> list[Finding]:
     """Findings for the SageMaker actions and ``iam:PassRole`` the operator needs; the fix attaches
     the managed policy of the role's ``partition`` (``aws``, ``aws-cn``, ``aws-us-gov``)."""
@@ -84,15 +103,13 @@ def check_sagemaker_permissions(
     if any(isinstance(a, str) and _is_full_access(a) for a in attached_policy_arns):
         detail = f"{SAGEMAKER_FULL_ACCESS_POLICY} is attached"
         return [Finding(check_sm, PASS, detail), Finding(check_pass, PASS, detail)]
-    granted, notes = allowed_actions(policy_documents, (*OPERATOR_SAGEMAKER_ACTIONS, PASS_ROLE_ACTION))
+    granted, notes = allowed_actions(policy_documents, (*actions, PASS_ROLE_ACTION))
     suffix = f" ({'; '.join(notes)})" if notes else ""
-    missing = [a for a in OPERATOR_SAGEMAKER_ACTIONS if a not in granted]
+    missing = [a for a in actions if a not in granted]
     findings = [
         Finding(check_sm, FAIL, f"not allowed: {', '.join(missing)}{suffix}", fix)
         if missing
-        else Finding(
-            check_sm, PASS, f"all {len(OPERATOR_SAGEMAKER_ACTIONS)} SageMaker actions allowed{suffix}"
-        ),
+        else Finding(check_sm, PASS, f"all {len(actions)} SageMaker actions allowed{suffix}"),
     ]
     if PASS_ROLE_ACTION in granted:
         findings.append(

@@ -107,7 +107,11 @@ def run_checks(cfg: RunConfig, aws, kube, *, dag_id: str | None = None) -> list[
     )
     operator_role = cfg.operator_role_arn or cluster.service_account_role(service_account)
 
-    findings += _guard("operator CRDs installed", lambda: cluster.check_crds(kube.crd_names()))
+    needs = {"tuning": cfg.tuning is not None, "batch_scoring": cfg.batch_scoring}
+    findings += _guard(
+        "operator CRDs installed",
+        lambda: cluster.check_crds(kube.crd_names(), cluster.required_crds(**needs)),
+    )
     if unread_deployment:
         findings += unread_deployment
     else:
@@ -240,8 +244,11 @@ def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]
         service_account=OPERATOR_SERVICE_ACCOUNT,
         role_name=role_name,
     )
+    from sagemaker_k8s.aws.permissions import operator_actions
+
+    actions = operator_actions(tuning=cfg.tuning is not None, batch_scoring=cfg.batch_scoring)
     findings += check_sagemaker_permissions(
-        *aws.role_permissions(role_name), role_name=role_name, partition=arn_partition
+        *aws.role_permissions(role_name), role_name=role_name, partition=arn_partition, actions=actions
     )
     return findings
 
