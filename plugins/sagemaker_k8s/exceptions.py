@@ -294,3 +294,38 @@ def s3_object_error(
     return S3ObjectError(
         text, bucket=bucket, key=key, operation=operation, code=code, status=status, attempts=attempts
     )
+
+
+# --- SageMaker API errors ------------------------------------------------------------------------
+
+
+class SageMakerApiError(SageMakerK8sError):
+    """A SageMaker request about one job failed after botocore's own retries; retried by Airflow.
+
+    The message names the operation, the job and SageMaker's error code and message.
+    """
+
+    def __init__(self, message: str, *, operation: str, job_name: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.job_name = job_name
+        self.code = code
+
+
+class SageMakerJobNotFound(SageMakerApiError, AirflowFailException):
+    """SageMaker has no job of that name: retrying cannot make one appear."""
+
+
+_NOT_FOUND_CODES = frozenset({"ResourceNotFound", "ResourceNotFoundException"})
+
+
+def sagemaker_error(error: BaseException, *, operation: str, job_name: str) -> SageMakerApiError:
+    """A botocore error about ``job_name`` as a :class:`SageMakerApiError` (not found: fail at once)."""
+    response = getattr(error, "response", None)
+    details = response.get("Error") if isinstance(response, dict) else None
+    details = details if isinstance(details, dict) else {}
+    code = _one_line(details.get("Code") or type(error).__name__, 100)
+    message = _one_line(details.get("Message") or ("" if details else error))
+    text = f"SageMaker {operation} of {job_name} failed: {code}" + (f": {message}" if message else "")
+    cls = SageMakerJobNotFound if code in _NOT_FOUND_CODES else SageMakerApiError
+    return cls(text, operation=operation, job_name=job_name, code=code)

@@ -10,6 +10,7 @@ them for throttling); what still fails surfaces from the dataset's S3 calls as a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import urllib.parse
@@ -172,6 +173,30 @@ class SageMakerK8sAwsHook:
         job = self.sagemaker.describe_training_job(TrainingJobName=job_name)
         return {m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])}
 
+    def tuning_result(self, tuning_job_name: str) -> dict:
+        """DescribeHyperParameterTuningJob, read by ``aws.tuning.tuning_result``; ``SageMakerApiError``."""
+        from sagemaker_k8s.aws.tuning import tuning_result
+
+        with _sagemaker_errors("DescribeHyperParameterTuningJob", tuning_job_name):
+            return tuning_result(
+                self.sagemaker.describe_hyper_parameter_tuning_job(
+                    HyperParameterTuningJobName=tuning_job_name
+                )
+            )
+
+    def tuning_training_jobs(self, tuning_job_name: str) -> list[dict]:
+        """Every training job of the tuning job (all pages): ``{"name", "status", "objective_value"}``."""
+        from sagemaker_k8s.aws.tuning import training_jobs
+
+        pages = self.sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
+        with _sagemaker_errors("ListTrainingJobsForHyperParameterTuningJob", tuning_job_name):
+            summaries = [
+                summary
+                for page in pages.paginate(HyperParameterTuningJobName=tuning_job_name)
+                for summary in page.get("TrainingJobSummaries", [])
+            ]
+        return training_jobs(summaries)
+
     def live_endpoint(self, endpoint_name: str):
         """What the endpoint serves (DescribeEndpoint -> EndpointConfig -> Model), or None if it does
         not exist; returns a ``promotion.rollout.LiveEndpoint``."""
@@ -231,6 +256,18 @@ class SageMakerK8sAwsHook:
             EndpointName=endpoint_name, ContentType="text/csv", Accept="text/csv", Body=body
         )
         return response["Body"].read().decode()
+
+
+@contextlib.contextmanager
+def _sagemaker_errors(operation: str, job_name: str):
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from sagemaker_k8s.exceptions import sagemaker_error
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as e:
+        raise sagemaker_error(e, operation=operation, job_name=job_name) from e
 
 
 def _missing(error) -> bool:
