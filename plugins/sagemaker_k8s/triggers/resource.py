@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
-from sagemaker_k8s.manifests.flavours import kind_for
+from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB, ResourceKind, kind_for
 from sagemaker_k8s.waiting import DELETED, ERROR, WaitPolicy, WaitState, assess
+
+
+def progress_renderer(kind: ResourceKind) -> Callable[[Any], str] | None:
+    """A one-line summary logged at every poll, for kinds whose progress shows beyond their status
+    field (a tuning job stays InProgress while its training jobs complete); None: log status changes."""
+    if kind == LEGACY_HPO_JOB:
+        from sagemaker_k8s.manifests.tuning import render_progress
+
+        return render_progress
+    return None
 
 
 class SageMakerK8sResourceTrigger(BaseTrigger):
@@ -70,6 +80,7 @@ class SageMakerK8sResourceTrigger(BaseTrigger):
         hook = AsyncSageMakerK8sHook(self.kubernetes_conn_id)
         policy = WaitPolicy(self.ack_timeout, self.reconciling_timeout)
         state = WaitState()
+        render = progress_renderer(kind)
         last = None
         while True:
             try:
@@ -86,7 +97,9 @@ class SageMakerK8sResourceTrigger(BaseTrigger):
                 yield self._event(outcome.to_event(object_status=obj.get("status") or {}))
                 return
             current = (obj.get("status") or {}).get(kind.status_table.field)
-            if current != last:
+            if render is not None:
+                self.log.info("%s %s/%s: %s", self.kind, self.namespace, self.name, render(obj.get("status")))
+            elif current != last:
                 self.log.info(
                     "%s %s/%s: %s", self.kind, self.namespace, self.name, current or "(no status yet)"
                 )
