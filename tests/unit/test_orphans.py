@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
+from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_HPO_JOB, LEGACY_TRAINING_JOB
 from sagemaker_k8s.orphans import unwatched_reason
 
 
@@ -84,3 +84,37 @@ def test_other_kinds_use_their_own_status_table(status, expected):
     assert (reason is not None) is expected
     if expected:
         assert "HostingDeployment ml/hd" in reason
+
+
+HPO = "hyperParameterTuningJobStatus"
+
+
+@pytest.mark.parametrize(
+    ("status", "deleting", "expected"),
+    [
+        ({HPO: "InProgress", "trainingJobStatusCounters": {"inProgress": 2}}, False,
+         "still running (InProgress)"),
+        ({HPO: "Stopping"}, False, "still running (Stopping)"),
+        ({HPO: "ReconcilingTuningJob", "additional": "ThrottlingException"}, False,
+         "still reconciling (ReconcilingTuningJob)"),
+        (None, False, "still pending (no status yet)"),
+        ({HPO: "InProgress"}, True, None),  # the controller is stopping it
+        ({HPO: "Completed", "bestTrainingJob": {"trainingJobName": "t-001-a"}}, False, None),
+        ({HPO: "Failed", "additional": "No training job succeeded"}, False, None),
+        ({HPO: "Stopped"}, False, None),
+    ],
+)  # fmt: skip
+def test_tuning_jobs_read_the_hpo_status_table(status, deleting, expected):
+    meta = {
+        "name": "hpo",
+        "namespace": "ml",
+        **({"deletionTimestamp": "2026-12-06T00:00:00Z"} if deleting else {}),
+    }
+    obj = {"metadata": meta, **({"status": status} if status is not None else {})}
+    reason = unwatched_reason(LEGACY_HPO_JOB, obj, "failed", "wait_tuning")
+    if expected is None:
+        assert reason is None
+    else:
+        assert reason is not None
+        assert reason.startswith("wait_tuning ended failed while HyperparameterTuningJob ml/hpo is ")
+        assert expected in reason

@@ -1,4 +1,4 @@
-"""Delete the training CR a wait left behind, so no SageMaker job runs on with nobody watching.
+"""Delete the training (or tuning) CR a wait left behind, so no SageMaker job runs on unwatched.
 
 Runs after the wait whatever its outcome (``trigger_rule="all_done"``). Normally a no-op: the job is
 ``Completed`` (or ``Failed``/``Stopped``, kept as the record), or the trigger's/task's ``on_kill``
@@ -14,7 +14,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
+from sagemaker_k8s.operators import CustomResourceTaskMixin
 
 # Imported at DAG parse time: the decision and the hooks are imported where they are used.
 
@@ -22,13 +22,14 @@ from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
 class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
     """:param submit_task_id: the task whose XCom names the CR (``{"name", "namespace", ...}``)
     :param wait_task_id: the task that waited for it; its final state decides (see ``orphans``)
+    :param kind_name: the ``manifests.flavours`` constant of the CR's kind (``"LEGACY_HPO_JOB"`` for
+        the tuning branch: deleting a tuning CR makes the controller stop its training jobs too)
     Returns ``{"name", "namespace", "wait_state", "deleted", "reason"}``; skipped when nothing was
     submitted (the run failed before ``submit_training``, or it was marked success without running).
     """
 
     template_fields: Sequence[str] = ()
     ui_color = "#e8e8e8"
-    kind = FlavourAttribute("LEGACY_TRAINING_JOB")
 
     def __init__(
         self,
@@ -36,6 +37,7 @@ class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
         submit_task_id: str = "submit_training",
         wait_task_id: str = "wait_training",
         kubernetes_conn_id: str = "kubernetes_default",
+        kind_name: str = "LEGACY_TRAINING_JOB",
         **kwargs,
     ) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
@@ -43,6 +45,14 @@ class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
         self.submit_task_id = submit_task_id
         self.wait_task_id = wait_task_id
         self.kubernetes_conn_id = kubernetes_conn_id
+        self.kind_name = kind_name
+
+    @property
+    def kind(self):
+        """The CR's ``ResourceKind`` (imported when the task runs, not when the DAG is parsed)."""
+        from sagemaker_k8s.manifests import flavours
+
+        return getattr(flavours, self.kind_name)
 
     def execute(self, context) -> dict[str, Any]:
         ti = context["ti"]
