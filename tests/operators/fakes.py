@@ -82,16 +82,21 @@ class FakeKube:
 @dataclass
 class FakeAws:
     """The `SageMakerK8sAwsHook` surface: metrics per job, the live endpoint, a scoring endpoint, S3 objects
-    (by key, any bucket) and transform jobs (DescribeTransformJob's status, reason and model by job name)."""
+    (by key, any bucket), transform jobs (DescribeTransformJob's status, reason and model by job name) and
+    tuning jobs (``tuning_result`` by tuning job name)."""
 
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     live: Any = None
     predictions: str = ""
     objects: dict[str, bytes] = field(default_factory=dict)
     transforms: dict[str, dict] = field(default_factory=dict)
+    tunings: dict[str, dict] = field(default_factory=dict)  # tuning job name -> tuning_result()
 
     def final_metrics(self, job_name):
         return self.metrics.get(job_name, {})
+
+    def tuning_result(self, tuning_job_name):
+        return copy.deepcopy(self.tunings[tuning_job_name])
 
     def live_endpoint(self, endpoint_name):
         return self.live

@@ -1,4 +1,4 @@
-"""Extra links on the training and hosting tasks: the SageMaker console and CloudWatch Logs.
+"""Extra links on the training, tuning and hosting tasks: the SageMaker console and CloudWatch Logs.
 
 The operators persist the values (region, job or endpoint name) to XCom with ``Link.persist``;
 the UI renders the link from them, as the amazon provider's own links do.
@@ -79,6 +79,12 @@ class SageMakerTrainingLogsLink(AwsConsoleLink):
         if "job_name" not in kwargs:
             return ""
         return super().format_link(**{**kwargs, "job_name": quote_plus(kwargs["job_name"])})
+
+
+class SageMakerTuningJobLink(AwsConsoleLink):
+    name = "SageMaker Tuning Job"
+    key = "sagemaker_k8s_tuning_job"
+    format_str = BASE_AWS_CONSOLE_LINK + "/sagemaker/home?region={region_name}#/hyper-tuning-jobs/{job_name}"
 
 
 class SageMakerEndpointLink(AwsConsoleLink):

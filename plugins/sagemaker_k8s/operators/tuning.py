@@ -1,0 +1,146 @@
+"""Submit the HyperparameterTuningJob custom resource (or reattach to it on a retry/clear)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from sagemaker_k8s.links.console import SageMakerTuningJobLink
+from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
+
+if TYPE_CHECKING:
+    from sagemaker_k8s.params import RunConfig
+
+# Imported at DAG parse time: manifests, params and hooks are imported where they are used.
+
+
+class SageMakerK8sTuningOperator(CustomResourceTaskMixin, BaseOperator):
+    """Create the ``HyperparameterTuningJob`` CR for this DAG run from ``include/manifests/<template>``.
+
+    Tunes the run's ``tuning`` param (``RunConfig.tuning``; a run without one fails at once): the
+    tuned names override the static ``hyperparameters``. Names are deterministic, so a retry or a
+    cleared task reattaches to the CR (and tuning job) its previous try created.
+
+    :param config: the run's resolved configuration (``RunConfig.to_dict()``, usually an XComArg)
+    :param template: CR template file under ``include/manifests``
+    :param kubernetes_conn_id: Kubernetes connection (kubeconfig / in-cluster)
+    :param delete_on_kill: delete the CR if the task is killed (the controller stops the tuning job
+        and its training jobs)
+    Returns ``{"name", "namespace", "job_name", "region", "max_runtime_seconds", "s3_output_path",
+    "objective": {"name", "type"}, "reattached"}``; ``max_runtime_seconds`` bounds the whole tuning job
+    (per-job maximum x ``ceil(max_jobs / max_parallel)``).
+    """
+
+    template_fields: Sequence[str] = ("config", "template")
+    operator_extra_links = (SageMakerTuningJobLink(),)
+    ui_color = "#ffd8b1"
+    kind = FlavourAttribute("LEGACY_HPO_JOB")
+
+    def __init__(
+        self,
+        *,
+        config: dict | Any,
+        template: str = "hyperparametertuningjob.yaml",
+        kubernetes_conn_id: str = "kubernetes_default",
+        delete_on_kill: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self.template = template
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.delete_on_kill = delete_on_kill
+        self._submitted: tuple[str, str] | None = None
+
+    def spec(self, cfg: RunConfig, dag_id: str, run_id: str):
+        """The run's ``manifests.tuning.TuningJobSpec`` (``ConfigError`` if the run does not tune)."""
+        from sagemaker_k8s.exceptions import ConfigError
+        from sagemaker_k8s.manifests.images import xgboost_image
+        from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
+        from sagemaker_k8s.manifests.tuning import TuningJobSpec
+
+        tuning = cfg.tuning
+        if tuning is None:
+            raise ConfigError(
+                f"{self.task_id}: this run has no tuning param (null trains one model); "
+                "set tuning to an object to tune",
+                param="tuning",
+            )
+        return TuningJobSpec(
+            cr_name=resource_name(dag_id, run_id, self.task_id),
+            namespace=cfg.namespace,
+            job_name=resource_name(dag_id, run_id, self.task_id, max_length=self.kind.name_max_length),
+            region=cfg.region,
+            role_arn=cfg.execution_role_arn,
+            image=cfg.training_image or xgboost_image(cfg.region),
+            bucket=cfg.bucket,
+            prefix=cfg.s3_prefix,
+            instance_type=cfg.instance_type,
+            instance_count=cfg.instance_count,
+            volume_size_gb=cfg.volume_size_gb,
+            max_runtime_seconds=cfg.max_runtime_seconds,
+            hyperparameters=cfg.hyperparameters,
+            labels=airflow_labels(dag_id, run_id, self.task_id),
+            annotations=airflow_annotations(dag_id, run_id, self.task_id),
+            max_jobs=tuning["max_jobs"],
+            max_parallel=tuning["max_parallel"],
+            strategy=tuning["strategy"],
+            objective_metric=tuning["objective_metric"],
+            objective_type=tuning["objective_type"],
+            ranges=tuning["ranges"],
+        )
+
+    def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
+        from sagemaker_k8s.manifests.load import load_template
+        from sagemaker_k8s.manifests.tuning import build_tuning_job
+
+        return build_tuning_job(load_template(self.template), self.spec(cfg, dag_id, run_id))
+
+    def execute(self, context) -> dict:
+        from sagemaker_k8s.manifests.images import partition
+        from sagemaker_k8s.operators.submit import submit_or_reattach
+        from sagemaker_k8s.params import RunConfig
+
+        cfg = RunConfig.from_dict(self.config)
+        dag_id, run_id = context["dag"].dag_id, context["run_id"]
+        spec = self.spec(cfg, dag_id, run_id)
+        body = self.build(cfg, dag_id, run_id)
+        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+        self._submitted = (name, namespace)
+        _, reattached = submit_or_reattach(self.hook, self.kind, body)
+        job_name = body["spec"]["hyperParameterTuningJobName"]
+        SageMakerTuningJobLink.persist(
+            context=context,
+            operator=self,
+            region_name=cfg.region,
+            aws_partition=partition(cfg.region),
+            job_name=job_name,
+        )
+        self.log.info(
+            "HyperparameterTuningJob %s/%s -> SageMaker tuning job %s (%s): %d jobs, %d at a time, %s %s",
+            namespace, name, job_name, "reattached" if reattached else "created",
+            spec.max_jobs, spec.max_parallel, spec.objective_type, spec.objective_metric,
+        )  # fmt: skip
+        return {
+            "name": name,
+            "namespace": namespace,
+            "job_name": job_name,
+            "region": cfg.region,
+            "max_runtime_seconds": spec.max_runtime_total,
+            "s3_output_path": body["spec"]["trainingJobDefinition"]["outputDataConfig"]["s3OutputPath"],
+            "objective": {"name": spec.objective_metric, "type": spec.objective_type},
+            "reattached": reattached,
+        }
+
+    def on_kill(self) -> None:
+        if self.delete_on_kill and self._submitted:
+            name, namespace = self._submitted
+            self.log.info(
+                "task killed: deleting HyperparameterTuningJob %s/%s (the operator stops the tuning job "
+                "and its training jobs)",
+                namespace,
+                name,
+            )
+            self.hook.delete(self.kind, name, namespace)
