@@ -77,7 +77,7 @@ def after_model(kube: FakeKube, aws: FakeAws) -> SageMakerK8sBatchScoreOperator:
     """The operator with both CRs created, as when the transform's trigger fires."""
     op = operator(kube, aws)
     deferral(lambda: op.execute(ctx()))
-    deferral(lambda: op.model_ready(ctx(), event=model_created(), challenger=CHALLENGER))
+    deferral(lambda: op.model_ready(ctx(), event=model_created()))
     kube.writes.clear()
     return op
 
@@ -97,7 +97,7 @@ def test_creates_the_model_for_the_challenger_and_defers_on_it(pushed_by):
     assert (verb, name, body["kind"]) == ("create", MODEL_CR, "Model")
     assert body["spec"]["primaryContainer"]["modelDataUrl"] == MODEL_PATH
     assert body["metadata"]["labels"]["airflow.apache.org/task-id"] == "batch_score"
-    assert (deferred.method_name, deferred.kwargs) == ("model_ready", {"challenger": CHALLENGER})
+    assert (deferred.method_name, deferred.kwargs) == ("model_ready", None)  # dags test drops kwargs
     assert deferred.timeout.total_seconds() == 1800
     trigger = deferred.trigger
     assert isinstance(trigger, SageMakerK8sResourceTrigger)
@@ -114,7 +114,7 @@ def test_model_created_starts_the_transform_with_its_sagemaker_name():
     kube = FakeKube()
     op = operator(kube, FakeAws())
     deferral(lambda: op.execute(ctx()))
-    deferred = deferral(lambda: op.model_ready(ctx(), event=model_created(), challenger=CHALLENGER))
+    deferred = deferral(lambda: op.model_ready(ctx(), event=model_created()))
     (_, (verb, name, body)) = kube.writes
     assert (verb, name, body["kind"]) == ("create", JOB, "BatchTransformJob")
     spec = body["spec"]
@@ -122,7 +122,7 @@ def test_model_created_starts_the_transform_with_its_sagemaker_name():
     assert spec["transformInput"]["dataSource"]["s3DataSource"]["s3Uri"] == DATASET["test"]
     assert spec["transformOutput"]["s3OutputPath"] == f"s3://bucket/{OUT}"
     assert deferred.method_name == "transform_done"
-    assert deferred.kwargs == {"challenger": CHALLENGER, "model_name": SM_MODEL}
+    assert deferred.kwargs is None  # each step reads its inputs again
     assert deferred.timeout.total_seconds() == 6 * 3600
     assert (deferred.trigger.kind, deferred.trigger.name, deferred.trigger.delete_on_kill) == (
         "BatchTransformJob", JOB, True,
@@ -146,7 +146,7 @@ def test_a_model_that_fails_is_deleted(outcome, extra, error):
     op = operator(kube, FakeAws())
     deferral(lambda: op.execute(ctx()))
     with pytest.raises(error):
-        op.model_ready(ctx(), event=event(LEGACY_MODEL, MODEL_CR, outcome, **extra), challenger=CHALLENGER)
+        op.model_ready(ctx(), event=event(LEGACY_MODEL, MODEL_CR, outcome, **extra))
     assert kube.writes[-1] == ("delete", MODEL_CR, None) and kube.objects == {}
 
 
@@ -156,7 +156,7 @@ def test_a_created_model_without_its_sagemaker_name_is_refused():
     deferral(lambda: op.execute(ctx()))
     created = event(LEGACY_MODEL, MODEL_CR, SUCCESS, object_status={"status": "Created"})
     with pytest.raises(AirflowFailException, match="without sageMakerModelName"):
-        op.model_ready(ctx(), event=created, challenger=CHALLENGER)
+        op.model_ready(ctx(), event=created)
     assert kube.objects == {}
 
 
@@ -165,7 +165,7 @@ def test_a_kubernetes_error_while_waiting_for_the_model_is_retried_with_the_mode
     op = operator(kube, FakeAws())
     deferral(lambda: op.execute(ctx()))
     with pytest.raises(AirflowException) as e:
-        op.model_ready(ctx(), event=event(LEGACY_MODEL, MODEL_CR, ERROR), challenger=CHALLENGER)
+        op.model_ready(ctx(), event=event(LEGACY_MODEL, MODEL_CR, ERROR))
     assert not isinstance(e.value, AirflowFailException)
     assert list(kube.objects) == [("models", NS, MODEL_CR)]
 
@@ -173,7 +173,8 @@ def test_a_kubernetes_error_while_waiting_for_the_model_is_retried_with_the_mode
 def test_completed_transform_is_scored_and_both_crs_deleted():
     kube, aws = FakeKube(), FakeAws(objects=s3())
     op = after_model(kube, aws)
-    result = op.transform_done(ctx(), event=transform_ended(), challenger=CHALLENGER, model_name=SM_MODEL)
+    aws.transforms[JOB] = {"status": "Completed", "failure_reason": None, "model_name": SM_MODEL}
+    result = op.transform_done(ctx(), event=transform_ended())
     assert result == RESULT
     assert kube.writes == [("delete", MODEL_CR, None), ("delete", JOB, None)] and kube.objects == {}
 
@@ -190,7 +191,7 @@ def test_failed_transform_names_sagemakers_reason_and_keeps_the_transform_cr():
     with pytest.raises(
         AirflowFailException, match=r"ended Failed: ClientError: bad row 3\. BatchTransformJob"
     ):
-        op.transform_done(ctx(), event=failed, challenger=CHALLENGER, model_name=SM_MODEL)
+        op.transform_done(ctx(), event=failed)
     assert kube.writes == [("delete", MODEL_CR, None)]
     assert list(kube.objects) == [("batchtransformjobs", NS, JOB)]
 
@@ -202,7 +203,7 @@ def test_a_rejected_transform_has_only_the_operators_reason():
     with pytest.raises(
         AirflowFailException, match=r"ValidationException: no model\. BatchTransformJob .* kept"
     ):
-        op.transform_done(ctx(), event=failed, challenger=CHALLENGER, model_name=SM_MODEL)
+        op.transform_done(ctx(), event=failed)
     assert list(kube.objects) == [("batchtransformjobs", NS, JOB)]
 
 
@@ -210,7 +211,7 @@ def test_a_kubernetes_error_while_waiting_for_the_transform_keeps_both():
     kube = FakeKube()
     op = after_model(kube, FakeAws())
     with pytest.raises(AirflowException) as e:
-        op.transform_done(ctx(), event=transform_ended(ERROR), challenger=CHALLENGER, model_name=SM_MODEL)
+        op.transform_done(ctx(), event=transform_ended(ERROR))
     assert not isinstance(e.value, AirflowFailException)
     assert kube.writes == [] and len(kube.objects) == 2
 
@@ -230,7 +231,7 @@ def test_unusable_output_fails_and_keeps_the_transform_cr(objects, match):
     kube = FakeKube()
     op = after_model(kube, FakeAws(objects=objects))
     with pytest.raises(AirflowFailException, match=match):
-        op.transform_done(ctx(), event=transform_ended(), challenger=CHALLENGER, model_name=SM_MODEL)
+        op.transform_done(ctx(), event=transform_ended())
     assert list(kube.objects) == [("batchtransformjobs", NS, JOB)]
 
 
@@ -265,7 +266,7 @@ def test_a_retry_after_the_model_step_waits_for_the_transform_again():
     deferred = deferral(lambda: operator(kube, FakeAws()).execute(ctx()))
     assert kube.writes == []
     assert (deferred.method_name, deferred.trigger.name) == ("transform_done", JOB)
-    assert deferred.kwargs == {"challenger": CHALLENGER, "model_name": SM_MODEL}
+    assert deferred.kwargs is None  # each step reads its inputs again
 
 
 def test_a_model_cr_with_another_spec_is_not_reattached():

@@ -86,7 +86,9 @@ def run(operator: SageMakerK8sBatchScoreOperator, ctx: dict):
         except TaskDeferred as deferred:
             methods.append(deferred.method_name)
             event = asyncio.run(asyncio.wait_for(anext(deferred.trigger.run()), 60)).payload
-            step = partial(getattr(operator, deferred.method_name), ctx, event=event, **deferred.kwargs)
+            step = partial(
+                getattr(operator, deferred.method_name), ctx, event=event, **(deferred.kwargs or {})
+            )
 
 
 def crs(sandbox, plural: str) -> list[str]:

@@ -112,9 +112,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         transform = self.hook.find(self.transform_kind, job, namespace)
         if transform is not None:  # a retry after the Model step: wait for the transform again
             self.log.info("reattaching to BatchTransformJob %s/%s", namespace, job)
-            model_name = transform["spec"]["modelName"]
-            kwargs = {"challenger": challenger, "model_name": model_name}
-            return self._defer(self.transform_kind, job, "transform_done", kwargs)
+            return self._defer(self.transform_kind, job, "transform_done")
         earlier = finished_elsewhere(self.aws.transform_job(job), job)
         if earlier is not None:  # cleared after success: the CRs are gone, SageMaker's record is not
             self.log.info("transform job %s already completed in SageMaker: scoring its output", job)
@@ -123,10 +121,12 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         _, reattached = submit_or_reattach(self.hook, self.model_kind, body)
         self.log.info("Model %s/%s for %s (%s)", namespace, model_cr, challenger["model_path"],
                       "reattached" if reattached else "created")  # fmt: skip
-        return self._defer(self.model_kind, model_cr, "model_ready", {"challenger": challenger})
+        return self._defer(self.model_kind, model_cr, "model_ready")
 
     # -- step 2: the BatchTransformJob -----------------------------------------------------------------
-    def model_ready(self, context, event: Any, challenger: dict) -> None:
+    # Each step reads what it needs again (XCom, SageMaker) instead of carrying it in the defer's
+    # kwargs: `airflow dags test` resumes a deferred task with the event alone.
+    def model_ready(self, context, event: Any) -> None:
         from sagemaker_k8s.operators.batch_steps import build_transform_cr
         from sagemaker_k8s.operators.submit import submit_or_reattach
         from sagemaker_k8s.operators.waiting import check_event
@@ -143,12 +143,12 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
             raise AirflowFailException(f"Model {namespace}/{model_cr} is Created without sageMakerModelName")
         self.log.info("SageMaker model %s is created; starting transform job %s", model_name, job)
         submit_or_reattach(self.hook, self.transform_kind, build_transform_cr(self, context, model_name))
-        self._defer(self.transform_kind, job, "transform_done",
-                    {"challenger": challenger, "model_name": model_name})  # fmt: skip
+        self._defer(self.transform_kind, job, "transform_done")
 
     # -- step 3: score --------------------------------------------------------------------------------
-    def transform_done(self, context, event: Any, challenger: dict, model_name: str) -> dict:
+    def transform_done(self, context, event: Any) -> dict:
         from sagemaker_k8s.operators.batch_steps import transform_failure
+        from sagemaker_k8s.operators.challenger import pull_challenger
         from sagemaker_k8s.operators.waiting import check_event
 
         model_cr, job, namespace = self.names(context)
@@ -159,7 +159,10 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
             raise transform_failure(self, e, job, namespace) from e
         # a retryable error (the Kubernetes API) leaves both CRs: the retry reattaches
         self._delete(self.model_kind, model_cr)
-        result = self._score(context, challenger, model_name)
+        described = self.aws.transform_job(job) or {}
+        result = self._score(
+            context, pull_challenger(context, self.training_task_ids), described.get("model_name")
+        )
         self._delete(self.transform_kind, job)
         return result
 
@@ -184,7 +187,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         }
 
     # -- helpers --------------------------------------------------------------------------------------
-    def _defer(self, kind, name: str, method_name: str, kwargs: dict) -> None:
+    def _defer(self, kind, name: str, method_name: str) -> None:
         from sagemaker_k8s.operators.waiting import make_trigger
 
         timeout = self.model_timeout if kind is self.model_kind else self.transform_timeout
@@ -193,7 +196,6 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         self.defer(
             trigger=trigger,
             method_name=method_name,
-            kwargs=kwargs,
             timeout=timedelta(seconds=timeout),
         )
 
