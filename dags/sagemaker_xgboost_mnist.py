@@ -12,10 +12,17 @@ The Amazon SageMaker Operators for Kubernetes walkthrough as one pipeline:
    says what to run to fix it.
 3. **upload_dataset** - MNIST as CSV (label first, no header; test without label) under
    `s3://<bucket>/<s3_prefix>/{train,validation,test}/examples`; unchanged data is not re-uploaded.
-4. **submit_training** - a `TrainingJob` CR (`sagemaker.aws.amazon.com/v1`) built from
+4. **choose_training** - a branch: train once (`tuning` null) or tune.
+   **submit_training** - a `TrainingJob` CR (`sagemaker.aws.amazon.com/v1`) built from
    `include/manifests/trainingjob.yaml`; a retry or clear reattaches instead of training twice.
 5. **wait_training** - deferrable sensor until `Completed` (model path and metrics to XCom), or a
    failure with SageMaker's reason.
+   **submit_tuning** / **wait_tuning** - tuning mode: a `HyperparameterTuningJob` CR from
+   `include/manifests/hyperparametertuningjob.yaml` (`tuning`: `max_jobs`, `max_parallel`,
+   `strategy`, `objective_metric`, `objective_type`, `ranges`), waited for deferrably with the
+   counters and the best job so far logged at every poll; its best training job is the new model.
+   **batch_score** - with `batch_scoring` (default on), a `Model` CR and a `BatchTransformJob` over the
+   test split; the accuracy against the kept labels goes to XCom (gate metric `test:accuracy`).
 6. **evaluate_challenger** - the champion/challenger gate, a branch: the new model (challenger)
    against the one serving now (champion, recorded on the serving CR) on `gate_metric`
    (SageMaker's final metric, default `validation:merror`, lower is better). Promote when nothing
@@ -33,7 +40,7 @@ The Amazon SageMaker Operators for Kubernetes walkthrough as one pipeline:
     accuracies.
 11. **retain_training_jobs** - deletes finished TrainingJob CRs of this pipeline beyond the newest
     `keep_training_jobs` (never the champion's); S3 artifacts are kept.
-12. **cleanup_training** - runs after `wait_training` whatever its outcome: if the wait did not
+12. **cleanup_training** / **cleanup_tuning** - run after their wait whatever its outcome: if the wait did not
     succeed and the `TrainingJob` is still pending, running or reconciling, deletes it so the
     operator stops the SageMaker job (e.g. the wait was marked failed before a triggerer picked it
     up). A finished job's CR is kept as the record.
@@ -68,6 +75,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from sagemaker_k8s.assets import pipeline_asset
+from sagemaker_k8s.operators.batch import SageMakerK8sBatchScoreOperator
 from sagemaker_k8s.operators.cleanup import SageMakerK8sCleanupOperator
 from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
 from sagemaker_k8s.operators.dataset import SageMakerK8sDatasetUploadOperator
@@ -76,14 +84,17 @@ from sagemaker_k8s.operators.gate import (
     SageMakerK8sKeepChampionOperator,
     SageMakerK8sPromotionGateOperator,
 )
+from sagemaker_k8s.operators.mode import SageMakerK8sTrainingModeOperator
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
 from sagemaker_k8s.operators.promote import SageMakerK8sPromoteOperator, SageMakerK8sRecordChampionOperator
 from sagemaker_k8s.operators.retention import SageMakerK8sRetentionOperator
 from sagemaker_k8s.operators.rollback import SageMakerK8sRollbackOperator
 from sagemaker_k8s.operators.smoke_test import SageMakerK8sEndpointSmokeTestOperator
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
+from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
 from sagemaker_k8s.params import PARAM_SPECS
 from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
+from sagemaker_k8s.sensors.tuning import SageMakerK8sTuningSensor
 
 DAG_ID = "sagemaker_xgboost_mnist"
 _schedule = os.environ.get("SAGEMAKER_K8S_RETRAIN_SCHEDULE", "@weekly").strip()
@@ -115,6 +126,12 @@ with DAG(
     dataset = SageMakerK8sDatasetUploadOperator(
         task_id="upload_dataset", config=config.output, outlets=[pipeline_asset(DAG_ID, "dataset")]
     )
+    mode = SageMakerK8sTrainingModeOperator(
+        task_id="choose_training",
+        config=config.output,
+        train_task_id="submit_training",
+        tune_task_id="submit_tuning",
+    )
     training = SageMakerK8sTrainingOperator(task_id="submit_training", config=config.output)
     trained = SageMakerK8sTrainingSensor(
         task_id="wait_training",
@@ -122,11 +139,24 @@ with DAG(
         poke_interval=_poll,
         reconciling_timeout=_reconciling,
     )
+    tuning = SageMakerK8sTuningOperator(task_id="submit_tuning", config=config.output)
+    tuned = SageMakerK8sTuningSensor(
+        task_id="wait_tuning", tuning=tuning.output, poke_interval=_poll, reconciling_timeout=_reconciling
+    )
+    waits = [trained.task_id, tuned.task_id]
+    scored = SageMakerK8sBatchScoreOperator(
+        task_id="batch_score",
+        config=config.output,
+        dataset=dataset.output,
+        training_task_ids=waits,
+        poll_interval=_poll,
+        reconciling_timeout=_reconciling,
+    )
     gate = SageMakerK8sPromotionGateOperator(
         task_id="evaluate_challenger",
         config=config.output,
-        training_task_ids=[trained.task_id],
-        scoring_task_id=None,
+        training_task_ids=waits,
+        scoring_task_id=scored.task_id,
         promote_task_id="approve_promotion",
         keep_task_id="keep_champion",
     )
@@ -166,14 +196,23 @@ with DAG(
         task_id="retain_training_jobs",
         config=config.output,
         submit_task_id=training.task_id,
+        tuning_submit_task_id=tuning.task_id,
         trigger_rule="none_failed_min_one_success",
     )
     cleanup = SageMakerK8sCleanupOperator(
         task_id="cleanup_training", submit_task_id=training.task_id, wait_task_id=trained.task_id
     )
+    cleanup_tuning = SageMakerK8sCleanupOperator(
+        task_id="cleanup_tuning",
+        submit_task_id=tuning.task_id,
+        wait_task_id=tuned.task_id,
+        kind_name="LEGACY_HPO_JOB",
+    )
 
-    preflight >> dataset >> training
-    trained >> [cleanup, gate]
+    preflight >> dataset >> mode >> [training, tuning]
+    trained >> cleanup
+    tuned >> cleanup_tuning
+    [trained, tuned] >> scored >> gate
     gate >> [approve, keep]
     approve >> promote
     smoke >> rollback

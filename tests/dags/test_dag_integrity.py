@@ -27,8 +27,10 @@ TASKS = [
     "resolve_config",
     "check_iam_oidc",
     "upload_dataset",
+    "choose_training",
     "submit_training",
     "wait_training",
+    "batch_score",
     "evaluate_challenger",
     "approve_promotion",
     "promote_endpoint",
@@ -40,6 +42,9 @@ TASKS = [
 KEEP, ROLLBACK = "keep_champion", "rollback_endpoint"
 #: Runs after the wait whatever its outcome; the run's state still comes from the main chain.
 CLEANUP = "cleanup_training"
+#: The other side of ``choose_training``: tune instead of training once, with its own cleanup.
+TUNING = ["submit_tuning", "wait_tuning"]
+TUNING_CLEANUP = "cleanup_tuning"
 #: Importing any of these while parsing the DAG file would make every parse pay for it.
 MUST_NOT_IMPORT = ("kubernetes", "kubernetes_asyncio", "boto3", "botocore", "numpy", "aiohttp", "moto")
 
@@ -151,12 +156,30 @@ def test_start_date_is_static(dag):
 
 
 def test_tasks_in_dependency_order(dag):
-    assert sorted(dag.task_ids) == sorted([*TASKS, KEEP, ROLLBACK, CLEANUP])
+    assert sorted(dag.task_ids) == sorted([*TASKS, KEEP, ROLLBACK, CLEANUP, *TUNING, TUNING_CLEANUP])
     for upstream, downstream in itertools.pairwise(TASKS):
         assert upstream in dag.get_task(downstream).upstream_task_ids, f"{upstream} >> {downstream}"
     assert dag.get_task("resolve_config").upstream_task_ids == set()
     order = [t.task_id for t in dag.topological_sort()]
     assert [t for t in order if t in TASKS] == TASKS
+
+
+def test_training_is_a_branch_between_training_once_and_tuning_that_joins_at_batch_scoring(dag):
+    from airflow.sdk.bases.branch import BranchMixIn
+
+    mode = dag.get_task("choose_training")
+    assert isinstance(mode, BranchMixIn)
+    assert mode.downstream_task_ids == {"submit_training", "submit_tuning"}
+    assert dag.get_task("wait_tuning").upstream_task_ids == {"submit_tuning"}
+    assert dag.get_task(TUNING_CLEANUP).upstream_task_ids == {"wait_tuning"}
+    assert dag.get_task(TUNING_CLEANUP).trigger_rule == "all_done"
+    # Only one wait runs: the join must not be skipped because the other one was.
+    for task_id in ("batch_score", "evaluate_challenger"):
+        task = dag.get_task(task_id)
+        assert task.trigger_rule == "none_failed_min_one_success", task_id
+    assert {"wait_training", "wait_tuning"} <= dag.get_task("batch_score").upstream_task_ids
+    # batch_score skips itself with batch_scoring off; the gate then still runs (resolve_config succeeded).
+    assert {"batch_score", "resolve_config"} <= dag.get_task("evaluate_challenger").upstream_task_ids
 
 
 def test_the_gate_is_a_branch_between_promotion_and_keeping_the_champion(dag):

@@ -10,11 +10,12 @@ GROUP_VERSION = "sagemaker.aws.amazon.com/v1"
 #: Every task after the training wait: the gate, both branches, promotion, smoke test, record, rollback
 #: and retention (for ``--mark-success-pattern`` when a test is about what happens before).
 AFTER_TRAINING = (
-    "evaluate_challenger|keep_champion|approve_promotion|promote_endpoint|smoke_test_endpoint"
+    "batch_score|evaluate_challenger|keep_champion|approve_promotion|promote_endpoint|smoke_test_endpoint"
     "|record_champion|rollback_endpoint|retain_training_jobs"
 )
 #: Downstream of a failed training wait: never run.
 UPSTREAM_FAILED_AFTER_TRAINING = (
+    "batch_score",
     "evaluate_challenger",
     "approve_promotion",
     "promote_endpoint",
@@ -23,8 +24,20 @@ UPSTREAM_FAILED_AFTER_TRAINING = (
     "retain_training_jobs",
 )
 
+#: The tuning branch, skipped by ``choose_training`` in a run without ``tuning`` (its cleanup skips too).
+TUNING_BRANCH = ("submit_tuning", "wait_tuning", "cleanup_tuning")
+#: What a first, untuned run that promotes skips: the other gate branch, the rollback, the tuning branch.
+SKIPPED_IN_A_FIRST_RUN = frozenset({"keep_champion", "rollback_endpoint", *TUNING_BRANCH})
 
-__all__ = ["AFTER_TRAINING", "GROUP_VERSION", "UPSTREAM_FAILED_AFTER_TRAINING", "aws", "custom_objects"]
+__all__ = [
+    "AFTER_TRAINING",
+    "GROUP_VERSION",
+    "SKIPPED_IN_A_FIRST_RUN",
+    "TUNING_BRANCH",
+    "UPSTREAM_FAILED_AFTER_TRAINING",
+    "aws",
+    "custom_objects",
+]
 
 
 def custom_objects(sandbox, plural: str) -> list[dict]:

@@ -10,7 +10,13 @@ import json
 import os
 
 import pytest
-from e2e_helpers import AFTER_TRAINING, UPSTREAM_FAILED_AFTER_TRAINING, aws, custom_objects
+from e2e_helpers import (
+    AFTER_TRAINING,
+    SKIPPED_IN_A_FIRST_RUN,
+    UPSTREAM_FAILED_AFTER_TRAINING,
+    aws,
+    custom_objects,
+)
 from helpers import dag_task_ids
 from preflight_cases import EXPECTED_FIX
 
@@ -25,7 +31,7 @@ def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
     result, run = run_dag()
     assert run.state == "success", result.stdout[-3000:]
     # The first run has no champion: the gate promotes (keep_champion skipped), nothing rolls back.
-    skipped = {"keep_champion", "rollback_endpoint"}
+    skipped = SKIPPED_IN_A_FIRST_RUN
     assert run.task_states == {t: "skipped" if t in skipped else "success" for t in dag_task_ids()}
 
     (job,) = custom_objects(sandbox, "trainingjobs")
@@ -49,6 +55,16 @@ def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
     assert trained["metrics"]["validation:merror"] < 0.2
     smoke = run.xcoms["smoke_test_endpoint"]
     assert smoke["accuracy"] >= 0.8
+    # Batch scoring: the whole test split through a BatchTransformJob, scored against the kept labels.
+    scored = run.xcoms["batch_score"]
+    assert (
+        scored["accuracy"] >= 0.8 and scored["rows"] == 750 and scored["training_job"] == trained["job_name"]
+    )
+    out_bucket, _, out_prefix = scored["output"].removeprefix("s3://").partition("/")
+    outputs = aws(sandbox, "s3").list_objects_v2(Bucket=out_bucket, Prefix=out_prefix)["Contents"]
+    assert [o["Key"].rsplit("/", 1)[-1] for o in outputs] == ["examples.out"]
+    assert custom_objects(sandbox, "models") == [] and custom_objects(sandbox, "batchtransformjobs") == []
+    assert champion["test_accuracy"] == scored["accuracy"]
     assert smoke["endpoint_name"] == hosting["status"]["endpointName"]
     assert run.xcoms["submit_training"]["reattached"] is False
 

@@ -106,18 +106,22 @@ def used(grant: RequestInfo, request: RequestInfo) -> bool:
     return (not grant.namespace or grant.namespace == request.namespace) and rule_allows(request, rule)
 
 
-def delete_everything(sandbox, run, monkeypatch, identity: Identity) -> None:
-    """The two other users of ``delete``, as airflow: a killed training task deletes its CR, and a
-    rollback with no champion to go back to deletes the serving CR (its champion record removed
+def delete_everything(sandbox, run, tuned, monkeypatch, identity: Identity) -> None:
+    """The other users of ``delete``, as airflow: killed training and tuning tasks delete their CRs,
+    and a rollback with no champion to go back to deletes the serving CR (its champion record removed
     first, by the admin, to take that path)."""
     from sagemaker_k8s.operators.rollback import SageMakerK8sRollbackOperator
     from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
+    from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
 
     for key, value in {**sandbox.env(), **identity.env}.items():
         monkeypatch.setenv(key, value)
     training = SageMakerK8sTrainingOperator(task_id="submit_training", config={})
     training._submitted = (run.xcoms["submit_training"]["name"], run.xcoms["submit_training"]["namespace"])
     training.on_kill()
+    tuning = SageMakerK8sTuningOperator(task_id="submit_tuning", config={})
+    tuning._submitted = (tuned.xcoms["submit_tuning"]["name"], tuned.xcoms["submit_tuning"]["namespace"])
+    tuning.on_kill()
     (serving,) = custom_objects(sandbox, "hostingdeployments")
     serving["metadata"]["annotations"].pop("sagemaker-k8s.airflow/champion")
     serving["metadata"].pop("resourceVersion", None)
@@ -134,7 +138,7 @@ def delete_everything(sandbox, run, monkeypatch, identity: Identity) -> None:
     ti = RecordedTI(xcoms, {"promote_endpoint": "failed"}, run.run_id)
     with pytest.raises(AirflowFailException, match="no champion to roll back to"):
         rollback.execute({"ti": ti, "dag": type("D", (), {"dag_id": DAG_ID}), "run_id": run.run_id})
-    for plural in ("trainingjobs", "hostingdeployments"):
+    for plural in ("hyperparametertuningjobs", "trainingjobs", "hostingdeployments"):
         wait_for(lambda p=plural: custom_objects(sandbox, p) == [], timeout=120, what=f"{plural} deleted")
 
 
@@ -160,7 +164,11 @@ def test_pipeline_needs_exactly_rbac_yaml(sandbox, run_dag, airflow_identity, mo
     result, run = run_dag(env=airflow_identity.env)
     assert run.state == "success", result.stdout[-3000:] + result.stderr[-2000:]
     assert set(run.task_states.values()) == {"success", "skipped"}
-    delete_everything(sandbox, run, monkeypatch, airflow_identity)
+    # A tuning run too: the tuning branch has its own kind (its batch scoring and retention as well).
+    result, tuned = run_dag(env=airflow_identity.env, conf={"tuning": {"max_jobs": 2, "max_parallel": 2}})
+    assert tuned.state == "success", result.stdout[-3000:] + result.stderr[-2000:]
+    assert tuned.task_states["wait_tuning"] == "success"
+    delete_everything(sandbox, run, tuned, monkeypatch, airflow_identity)
 
     over_tls = [r for r in kube.requests if r.secure]
     assert over_tls, "the pipeline did not use the TLS port"
@@ -173,7 +181,9 @@ def test_pipeline_needs_exactly_rbac_yaml(sandbox, run_dag, airflow_identity, mo
     outside = [r.path for r in over_tls if not any(f'Binding "{b}' in r.authz_reason for b in bindings)]
     assert outside == [], "allowed by something other than rbac.yaml"
     deletes = [r for r in over_tls if r.verb == "delete"]
-    assert sorted(r.attributes.resource for r in deletes) == ["hostingdeployments", "trainingjobs"]
+    assert sorted({r.attributes.resource for r in deletes}) == [
+        "batchtransformjobs", "hostingdeployments", "hyperparametertuningjobs", "models", "trainingjobs",
+    ]  # fmt: skip
     assert all(r.status == 200 for r in deletes)
 
     unused = [

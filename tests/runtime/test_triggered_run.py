@@ -43,7 +43,8 @@ def triggered(runtime, scheduled_run):
 def test_run_succeeds_with_every_task_green(runtime, triggered):
     assert triggered.run["state"] == "success", triggered.seen
     tis = runtime.api.task_instances(DAG_ID, triggered.run["dag_run_id"])
-    skipped = {"keep_champion", "rollback_endpoint"}  # the other branch; nothing to roll back
+    # the other gate branch, nothing to roll back, and the tuning branch (no tuning param)
+    skipped = {"keep_champion", "rollback_endpoint", "submit_tuning", "wait_tuning", "cleanup_tuning"}
     expected = {t: "skipped" if t in skipped else "success" for t in dag_task_ids()}
     assert {t: ti["state"] for t, ti in tis.items()} == expected
 
