@@ -127,7 +127,9 @@ HYPERPARAMETERS = _hyperparameters(odd=True)
 def _tuning_ranges() -> st.SearchStrategy[dict[str, Any]]:
     def bounds(kind: str, low: float, high: float) -> st.SearchStrategy[dict[str, Any]]:
         values = _json_integers(int(low), int(high)) if kind == "integer" else st.floats(low, high)
-        return st.fixed_dictionaries({"min": values, "max": values})
+        ordered = st.tuples(values, values).map(sorted)
+        either = st.one_of(ordered, ordered, st.tuples(values, values))  # min > max sometimes
+        return either.map(lambda pair: {"min": pair[0], "max": pair[1]})
 
     return st.fixed_dictionaries(
         {}, optional={name: bounds(*spec) for name, spec in TUNABLE_RANGES.items()}
@@ -292,6 +294,13 @@ def _consistent_confs(draw) -> dict[str, Any]:
     for name in ("execution_role_arn", "operator_role_arn"):
         if isinstance(conf.get(name), str):
             conf[name] = re.sub(r"^arn:[a-z-]+:", f"arn:{partition(region)}:", conf[name])
+    if conf.get("gate_metric") == "test:accuracy":  # the rules between the gate and scoring params
+        conf.update(gate_direction="maximize", batch_scoring=True)
+    tuning = conf.get("tuning")
+    if isinstance(tuning, dict) and "max_parallel" in tuning:
+        tuning["max_parallel"] = min(tuning["max_parallel"], tuning.get("max_jobs", 4))
+    for bounds in (tuning or {}).get("ranges", {}).values():
+        bounds["min"], bounds["max"] = sorted((bounds["min"], bounds["max"]))
     if isinstance(conf.get("training_image"), str) or region not in XGBOOST_ACCOUNTS:
         conf["training_image"] = f"123456789012.dkr.ecr.{region}.{ecr_domain(region)}/xgboost:1"
     return conf
@@ -336,6 +345,28 @@ def manifests(cfg: RunConfig) -> tuple[dict, dict]:
     promote = SageMakerK8sPromoteOperator(task_id="promote_endpoint", config=cfg.to_dict(), gate_task_id="g")
     model = f"s3://{cfg.bucket}/{cfg.s3_prefix}/output/job/output/model.tar.gz"
     return job, promote.build(DAG_ID, model, {})
+
+
+def pipeline_manifests(cfg: RunConfig) -> list[tuple[Any, dict]]:
+    """The tuning CR (when ``cfg.tuning``) and batch scoring's Model and BatchTransformJob CRs (when
+    ``cfg.batch_scoring``), built by the DAG's operators' own code paths."""
+    from sagemaker_k8s.manifests.flavours import LEGACY_BATCH_TRANSFORM_JOB, LEGACY_HPO_JOB, LEGACY_MODEL
+    from sagemaker_k8s.operators.batch import SageMakerK8sBatchScoreOperator
+    from sagemaker_k8s.operators.batch_steps import build_model_cr, build_transform_cr
+    from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
+
+    built: list[tuple[Any, dict]] = []
+    if cfg.tuning is not None:
+        tuning = SageMakerK8sTuningOperator(task_id="submit_tuning", config=cfg.to_dict())
+        built.append((LEGACY_HPO_JOB, tuning.build(cfg, DAG_ID, RUN_ID)))
+    if cfg.batch_scoring:
+        dataset = {"test": channel_uri(cfg.bucket, cfg.s3_prefix, "test")}  # as upload_dataset returns it
+        op = SageMakerK8sBatchScoreOperator(task_id="batch_score", config=cfg.to_dict(), dataset=dataset)
+        context = {"dag": type("Dag", (), {"dag_id": DAG_ID}), "run_id": RUN_ID}
+        model = f"s3://{cfg.bucket}/{cfg.s3_prefix}/output/job/output/model.tar.gz"
+        built.append((LEGACY_MODEL, build_model_cr(op, context, model)))
+        built.append((LEGACY_BATCH_TRANSFORM_JOB, build_transform_cr(op, context, "model-name-1")))
+    return built
 
 
 def leaves(obj: Any, path: tuple = ()) -> dict[tuple, Any]:
@@ -451,6 +482,8 @@ def assert_accepted_downstream(cfg: RunConfig) -> None:
     validate_resource(LEGACY_TRAINING_JOB, job)  # what submit_or_reattach checks before creating
     validate_resource(LEGACY_HOSTING_DEPLOYMENT, hosting)
     parse_source(cfg.dataset_source)  # upload_dataset
+    for kind, body in pipeline_manifests(cfg):  # submit_tuning, batch_score
+        validate_resource(kind, body)
     assert list(object_keys(cfg.s3_prefix)) == ["train", "validation", "test"] and labels_key(cfg.s3_prefix)
     assert channel_uri(cfg.bucket, cfg.s3_prefix, "train") == f"s3://{cfg.bucket}/{cfg.s3_prefix}/train/"
     assert len(first_rows("1\n2\n3\n", cfg.smoke_test_rows)) == min(3, cfg.smoke_test_rows)  # smoke test
