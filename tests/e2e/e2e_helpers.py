@@ -36,8 +36,20 @@ __all__ = [
     "TUNING_BRANCH",
     "UPSTREAM_FAILED_AFTER_TRAINING",
     "aws",
+    "batch_crs",
     "custom_objects",
 ]
+
+
+def batch_crs(sandbox) -> list[dict]:
+    """batch_score's Model and BatchTransformJob CRs (not the HostingDeployment's child Models)."""
+    return [
+        obj
+        for plural in ("models", "batchtransformjobs")
+        for obj in custom_objects(sandbox, plural)
+        if (obj["metadata"].get("labels") or {}).get("airflow.apache.org/task-id") == "batch_score"
+        or plural == "batchtransformjobs"
+    ]
 
 
 def custom_objects(sandbox, plural: str) -> list[dict]:

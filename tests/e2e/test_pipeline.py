@@ -15,6 +15,7 @@ from e2e_helpers import (
     SKIPPED_IN_A_FIRST_RUN,
     UPSTREAM_FAILED_AFTER_TRAINING,
     aws,
+    batch_crs,
     custom_objects,
 )
 from helpers import dag_task_ids
@@ -63,7 +64,7 @@ def test_pipeline_end_to_end_then_rerun_reattaches(sandbox, run_dag):
     out_bucket, _, out_prefix = scored["output"].removeprefix("s3://").partition("/")
     outputs = aws(sandbox, "s3").list_objects_v2(Bucket=out_bucket, Prefix=out_prefix)["Contents"]
     assert [o["Key"].rsplit("/", 1)[-1] for o in outputs] == ["examples.out"]
-    assert custom_objects(sandbox, "models") == [] and custom_objects(sandbox, "batchtransformjobs") == []
+    assert batch_crs(sandbox) == []
     assert champion["test_accuracy"] == scored["accuracy"]
     assert smoke["endpoint_name"] == hosting["status"]["endpointName"]
     assert run.xcoms["submit_training"]["reattached"] is False

@@ -11,7 +11,7 @@ import os
 import threading
 
 import pytest
-from e2e_helpers import GROUP_VERSION, aws, custom_objects
+from e2e_helpers import GROUP_VERSION, aws, batch_crs, custom_objects
 from helpers import wait_for
 
 from devtools.airflow_runs import airflow_settings, dags_test, latest_run, migrate
@@ -96,7 +96,7 @@ def test_a_tuning_run_deploys_its_best_model_and_scores_the_test_split(tuned, tm
     assert scored["training_job"] == best["job_name"]
     assert "/batch/" in scored["output"]
     assert recorded["test_accuracy"] == scored["accuracy"]
-    assert custom_objects(tuned, "models") == [] and custom_objects(tuned, "batchtransformjobs") == []
+    assert batch_crs(tuned) == []
 
     # The controller's child TrainingJob CRs are the tuning job's: retention left every one of them.
     children_crs = [
