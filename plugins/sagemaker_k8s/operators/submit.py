@@ -17,6 +17,31 @@ from sagemaker_k8s.manifests.validate import validate_resource
 log = logging.getLogger(__name__)
 
 
+def job_spec_fields(cfg, dag_id: str, run_id: str, task_id: str, job_name: str) -> dict:
+    """The ``manifests.specs.TrainingJobSpec`` fields of a run's job, shared by the training CR and
+    the tuning CR's training-job definition: names, data, resources, image, role, labels."""
+    from sagemaker_k8s.manifests.images import xgboost_image
+    from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
+
+    return {
+        "cr_name": resource_name(dag_id, run_id, task_id),
+        "namespace": cfg.namespace,
+        "job_name": job_name,
+        "region": cfg.region,
+        "role_arn": cfg.execution_role_arn,
+        "image": cfg.training_image or xgboost_image(cfg.region),
+        "bucket": cfg.bucket,
+        "prefix": cfg.s3_prefix,
+        "instance_type": cfg.instance_type,
+        "instance_count": cfg.instance_count,
+        "volume_size_gb": cfg.volume_size_gb,
+        "max_runtime_seconds": cfg.max_runtime_seconds,
+        "hyperparameters": cfg.hyperparameters,
+        "labels": airflow_labels(dag_id, run_id, task_id),
+        "annotations": airflow_annotations(dag_id, run_id, task_id),
+    }
+
+
 def submit_or_reattach(hook, kind: ResourceKind, body: dict) -> tuple[dict, bool]:
     """Validate ``body``, then create it or reattach. Returns ``(object, reattached)``."""
     validate_resource(kind, body)

@@ -48,28 +48,12 @@ class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
 
     def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
         from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
-        from sagemaker_k8s.manifests.images import xgboost_image
         from sagemaker_k8s.manifests.load import load_template
-        from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
+        from sagemaker_k8s.manifests.naming import resource_name
+        from sagemaker_k8s.operators.submit import job_spec_fields
 
         name = resource_name(dag_id, run_id, self.task_id)
-        spec = TrainingJobSpec(
-            cr_name=name,
-            namespace=cfg.namespace,
-            job_name=name,
-            region=cfg.region,
-            role_arn=cfg.execution_role_arn,
-            image=cfg.training_image or xgboost_image(cfg.region),
-            bucket=cfg.bucket,
-            prefix=cfg.s3_prefix,
-            instance_type=cfg.instance_type,
-            instance_count=cfg.instance_count,
-            volume_size_gb=cfg.volume_size_gb,
-            max_runtime_seconds=cfg.max_runtime_seconds,
-            hyperparameters=cfg.hyperparameters,
-            labels=airflow_labels(dag_id, run_id, self.task_id),
-            annotations=airflow_annotations(dag_id, run_id, self.task_id),
-        )
+        spec = TrainingJobSpec(**job_spec_fields(cfg, dag_id, run_id, self.task_id, job_name=name))
         return build_training_job(load_template(self.template), spec)
 
     def execute(self, context) -> dict:

@@ -57,9 +57,9 @@ class SageMakerK8sTuningOperator(CustomResourceTaskMixin, BaseOperator):
     def spec(self, cfg: RunConfig, dag_id: str, run_id: str):
         """The run's ``manifests.tuning.TuningJobSpec`` (``ConfigError`` if the run does not tune)."""
         from sagemaker_k8s.exceptions import ConfigError
-        from sagemaker_k8s.manifests.images import xgboost_image
-        from sagemaker_k8s.manifests.naming import airflow_annotations, airflow_labels, resource_name
+        from sagemaker_k8s.manifests.naming import resource_name
         from sagemaker_k8s.manifests.tuning import TuningJobSpec
+        from sagemaker_k8s.operators.submit import job_spec_fields
 
         tuning = cfg.tuning
         if tuning is None:
@@ -68,22 +68,9 @@ class SageMakerK8sTuningOperator(CustomResourceTaskMixin, BaseOperator):
                 "set tuning to an object to tune",
                 param="tuning",
             )
+        job_name = resource_name(dag_id, run_id, self.task_id, max_length=self.kind.name_max_length)
         return TuningJobSpec(
-            cr_name=resource_name(dag_id, run_id, self.task_id),
-            namespace=cfg.namespace,
-            job_name=resource_name(dag_id, run_id, self.task_id, max_length=self.kind.name_max_length),
-            region=cfg.region,
-            role_arn=cfg.execution_role_arn,
-            image=cfg.training_image or xgboost_image(cfg.region),
-            bucket=cfg.bucket,
-            prefix=cfg.s3_prefix,
-            instance_type=cfg.instance_type,
-            instance_count=cfg.instance_count,
-            volume_size_gb=cfg.volume_size_gb,
-            max_runtime_seconds=cfg.max_runtime_seconds,
-            hyperparameters=cfg.hyperparameters,
-            labels=airflow_labels(dag_id, run_id, self.task_id),
-            annotations=airflow_annotations(dag_id, run_id, self.task_id),
+            **job_spec_fields(cfg, dag_id, run_id, self.task_id, job_name=job_name),
             max_jobs=tuning["max_jobs"],
             max_parallel=tuning["max_parallel"],
             strategy=tuning["strategy"],
