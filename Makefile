@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_csv.py --write-docs
 	$(BIN)/python bench/bench_parse.py --write-docs
 	$(BIN)/python bench/bench_promotion.py --write-docs
+	$(BIN)/python bench/bench_tuning.py --write-docs
 	$(BIN)/python bench/bench_waits.py --write-docs
 
 clean:
