@@ -172,10 +172,10 @@ def test_batch_transform_failure_without_reason_explains_where_to_look() -> None
         ({"status": "Created", "sageMakerModelName": "m-0123"}, P.SUCCEEDED, None),
         (
             {"status": "Error", "additional": "Unable to create SageMaker model: ValidationException: x"},
-            P.FAILED,
+            P.RECONCILING,  # the controller retries an Error every 5 s; the wait bounds it
             "Unable to create SageMaker model: ValidationException: x",
         ),
-        ({"status": "Error"}, P.FAILED, None),
+        ({"status": "Error"}, P.RECONCILING, None),
         ({"status": "Deleted"}, P.FAILED, "the SageMaker object was deleted"),
     ],
 )

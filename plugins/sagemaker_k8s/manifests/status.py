@@ -145,12 +145,14 @@ LEGACY_BATCH_TRANSFORM_TABLE = StatusTable(
 )
 #: The stand-alone Model (and EndpointConfig) controller: one immutable SageMaker object per CR.
 #: ``Error`` carries the wrapped AWS error in ``additional``; ``Deleted`` means the object is gone.
+# The Model controller requeues an Error every 5 s (a throttled or failed CreateModel may pass next
+# time): a wait treats it as reconciling, bounded by its reconciling timeout, with `additional`'s text.
 LEGACY_MODEL_TABLE = StatusTable(
     field="status",
     in_progress=frozenset({LEGACY_INITIALIZING}),
-    reconciling=frozenset(),
+    reconciling=frozenset({"Error"}),
     success=frozenset({"Created"}),
-    failure=frozenset({"Error", "Deleted"}),
+    failure=frozenset({"Deleted"}),
 )
 _ENDPOINT_IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack"})
 _ENDPOINT_FAILURE = frozenset({"Failed", "UpdateRollbackFailed", "Deleting"})
