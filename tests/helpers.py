@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import functools
 
+#: The tuning branch, skipped by ``choose_training`` in a run without ``tuning`` (its cleanup skips too).
+TUNING_BRANCH = ("submit_tuning", "wait_tuning", "cleanup_tuning")
+#: What a first, untuned run that promotes skips: the other gate branch, the rollback, the tuning branch.
+SKIPPED_IN_A_FIRST_RUN = frozenset({"keep_champion", "rollback_endpoint", *TUNING_BRANCH})
+
 
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.05, what: str = "condition"):
     """Poll ``predicate`` until it returns a truthy value; fail with ``what`` after ``timeout``."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import aws
+from helpers import SKIPPED_IN_A_FIRST_RUN, TUNING_BRANCH, aws
 
 from sandbox.kube import KubeApiError
 
@@ -23,11 +23,6 @@ UPSTREAM_FAILED_AFTER_TRAINING = (
     "record_champion",
     "retain_training_jobs",
 )
-
-#: The tuning branch, skipped by ``choose_training`` in a run without ``tuning`` (its cleanup skips too).
-TUNING_BRANCH = ("submit_tuning", "wait_tuning", "cleanup_tuning")
-#: What a first, untuned run that promotes skips: the other gate branch, the rollback, the tuning branch.
-SKIPPED_IN_A_FIRST_RUN = frozenset({"keep_champion", "rollback_endpoint", *TUNING_BRANCH})
 
 __all__ = [
     "AFTER_TRAINING",

@@ -118,7 +118,8 @@ def test_unknown_conf_key_fails_first_with_no_side_effect(sandbox, run_dag):
     assert fix in " ".join(result.stdout.split()), result.stdout[-4000:]
     states = {t: s for t, s in run.task_states.items() if t != "resolve_config"}
     # They run after a failure, but nothing was submitted and nothing was promoted.
-    assert states.pop("cleanup_training") == states.pop("rollback_endpoint") == "skipped"
+    cleanups = ("cleanup_training", "cleanup_tuning", "rollback_endpoint")
+    assert {t: states.pop(t) for t in cleanups} == dict.fromkeys(cleanups, "skipped")
     assert set(states.values()) == {"upstream_failed"}
     assert custom_objects(sandbox, "trainingjobs") == []
     assert aws(sandbox, "s3").list_objects_v2(Bucket=sandbox.info.bucket)["KeyCount"] == 0
