@@ -48,7 +48,8 @@ def test_readable_and_deterministic() -> None:
     assert name == n.resource_name("sagemaker_xgboost_mnist", RUN_IDS[0], "submit_training")
     assert _valid(name)
     assert "submit-training-20261129t231000" in name
-    assert name.startswith("sagemaker-xgboost")
+    # the DAG id gives way at a word boundary, not mid-word (never "sagemaker-xgboost-mnis-")
+    assert name.startswith("sagemaker-xgboost-submit-training-")
     assert re.search(r"-[0-9a-f]{8}$", name)
 
 
@@ -75,6 +76,23 @@ def test_always_valid(dag_id: str, run_id: str) -> None:
 )
 def test_distinct_triples_give_distinct_names(a: tuple[str, str, str], b: tuple[str, str, str]) -> None:
     assert n.resource_name(*a) != n.resource_name(*b)
+
+
+@pytest.mark.parametrize(
+    ("slug", "limit", "expected"),
+    [
+        ("sagemaker-xgboost-mnist", 23, "sagemaker-xgboost-mnist"),
+        ("sagemaker-xgboost-mnist", 22, "sagemaker-xgboost"),
+        ("sagemaker-xgboost-mnist", 18, "sagemaker-xgboost"),
+        ("sagemaker-xgboost-mnist", 17, "sagemaker-xgboost"),
+        ("sagemaker-xgboost-mnist", 16, "sagemaker"),
+        ("sagemaker-xgboost-mnist", 5, "sagem"),
+        ("sagemaker", 4, "sage"),
+        ("abc", 0, ""),
+    ],
+)
+def test_dag_slug_cut_at_a_word(slug: str, limit: int, expected: str) -> None:
+    assert n._cut_at_word(slug, limit) == expected
 
 
 def test_suffix_kept_whole() -> None:

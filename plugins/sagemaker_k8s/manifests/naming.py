@@ -81,9 +81,19 @@ def resource_name(
     # Keep the run's timestamp and the task whole when possible; the DAG id absorbs the squeeze.
     run = _compact_run_id(run_id)[:MAX_PART].strip("-")
     task = slugify(task_id)[:MAX_PART].strip("-")
-    dag = slugify(dag_id)[: max(budget - len(run) - len(task) - 2, 0)].strip("-")
+    dag = _cut_at_word(slugify(dag_id), max(budget - len(run) - len(task) - 2, 0))
     slug = "-".join(p for p in (dag, task, run) if p)[:budget].strip("-") or "airflow"[:budget]
     return f"{slug}-{tail}"
+
+
+def _cut_at_word(slug: str, limit: int) -> str:
+    """``slug`` in at most ``limit`` characters, cut after a whole word where one fits
+    (``sagemaker-xgboost-mnist`` in 22 -> ``sagemaker-xgboost``, not ``sagemaker-xgboost-mnis``)."""
+    if len(slug) <= limit:
+        return slug
+    head = slug[: limit + 1]
+    cut = head.rfind("-")
+    return (head[:cut] if cut > 0 else slug[:limit]).strip("-")
 
 
 def label_value(value: str) -> str:
