@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, partition, xgboost_image
+from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, partition
 
 REQUIRED = ("region", "bucket", "execution_role_arn")
 DEFAULT_NAMESPACE = "default"
@@ -78,11 +78,6 @@ class RunConfig:
         if self.tuning is not None:
             object.__setattr__(self, "tuning", _freeze(self.tuning))
         object.__setattr__(self, "origins", FrozenDict(self.origins))
-
-    @property
-    def image(self) -> str:
-        """The training/hosting image: the override, else the region's built-in XGBoost."""
-        return self.training_image or xgboost_image(self.region)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serializable dict (for XCom)."""
