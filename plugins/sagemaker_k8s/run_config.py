@@ -20,6 +20,8 @@ from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, partition
+from sagemaker_k8s.patterns import ecma_search
+from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 REQUIRED = ("region", "bucket", "execution_role_arn")
 DEFAULT_NAMESPACE = "default"
@@ -119,7 +121,7 @@ def _normalise_tuning(value: Mapping[str, Any], schema: Mapping[str, Any]) -> di
 
     ``ranges`` replaces the default ranges as a whole (a user naming only ``eta`` tunes only eta).
     """
-    from sagemaker_k8s.params import DEFAULT_TUNING, TUNABLE_RANGES
+    from sagemaker_k8s.params import DEFAULT_TUNING
 
     merged = {**copy.deepcopy(DEFAULT_TUNING), **copy.deepcopy(dict(value))}
     if "max_parallel" not in value and isinstance(merged["max_jobs"], int | float):
@@ -144,16 +146,6 @@ def _short(value: Any, limit: int = 60) -> str:
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def ecma_search(pattern: str, text: str) -> bool:
-    """JSON Schema (ECMA-262) semantics: ``$`` is the true end and ``\\d`` is ASCII-only.
-
-    Python's ``$`` also matches before a final newline, which would let ``"us-west-2\\n"`` through.
-    """
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        pattern = pattern[:-1] + r"\Z"
-    return re.search(pattern, text, flags=re.ASCII) is not None
 
 
 @functools.lru_cache(maxsize=1)

@@ -36,9 +36,10 @@ from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_T
 from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, ecr_domain, partition, xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.validate import validate_resource
-from sagemaker_k8s.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES, TUNABLE_RANGES
+from sagemaker_k8s.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES
 from sagemaker_k8s.run_config import RunConfig, resolve_run_config
 from sagemaker_k8s.smoke import first_rows
+from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sagemaker_xgboost_mnist.py"
 DAG_ID, RUN_ID = "sagemaker_xgboost_mnist", "manual__2026-02-02T00:00:00+00:00"
