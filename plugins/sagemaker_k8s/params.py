@@ -1,5 +1,5 @@
 r"""The run-time parameters: one JSON schema per param, used by the DAG's ``Param``s and by
-:func:`resolve_run_config` alike, so the UI form and the task-side check can never disagree.
+:func:`run_config.resolve_run_config` alike, so the UI form and the task-side check can never disagree.
 
 Imported at DAG parse time: only plain data here; jsonschema is imported when validating.
 Patterns (``patterns``, and the ``dataset_source`` one here) are anchored and use only characters
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sagemaker_k8s.constants import (
     VAR_BUCKET,
@@ -358,21 +358,3 @@ PARAM_SPECS: dict[str, ParamSpec] = {
         True,
     ),
 }
-
-__all__ = ["PARAM_SPECS", "ParamSpec", "RunConfig", "resolve_run_config"]
-_RUN_CONFIG_EXPORTS = frozenset({"RunConfig", "resolve_run_config"})
-
-
-def __getattr__(name: str) -> Any:
-    """RunConfig and resolve_run_config live in run_config.py (size) and are re-exported as this
-    module's API -- on first use, so that the DAG file, which needs only PARAM_SPECS, does not pay
-    for run_config, the typed errors and the image table at parse time."""
-    if name in _RUN_CONFIG_EXPORTS:
-        from sagemaker_k8s import run_config
-
-        return getattr(run_config, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if TYPE_CHECKING:
-    from sagemaker_k8s.run_config import RunConfig, resolve_run_config

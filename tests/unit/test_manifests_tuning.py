@@ -20,7 +20,8 @@ from sagemaker_k8s.manifests.tuning import (
     render_progress,
 )
 from sagemaker_k8s.manifests.validate import validate_resource
-from sagemaker_k8s.params import DEFAULT_TUNING, resolve_run_config
+from sagemaker_k8s.params import DEFAULT_TUNING
+from sagemaker_k8s.run_config import resolve_run_config
 from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"

@@ -25,7 +25,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.params import RunConfig
+    from sagemaker_k8s.run_config import RunConfig
 
 # Imported at DAG parse time: manifests, hooks and the trigger are imported where they are used.
 
@@ -80,7 +80,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
 
     @cached_property
     def cfg(self) -> RunConfig:
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         return RunConfig.from_dict(self.config)
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from sagemaker_k8s.operators import CustomResourceTaskMixin
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.params import RunConfig
     from sagemaker_k8s.promotion.record import ModelRecord
     from sagemaker_k8s.promotion.rollout import Baseline
+    from sagemaker_k8s.run_config import RunConfig
 
 
 class ServingEndpointMixin(CustomResourceTaskMixin):
@@ -29,7 +29,7 @@ class ServingEndpointMixin(CustomResourceTaskMixin):
 
     @cached_property
     def cfg(self) -> RunConfig:
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         return RunConfig.from_dict(self.config)
 
