@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTuningJobLink
-from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourAttribute
 
 if TYPE_CHECKING:
     from sagemaker_k8s.run_config import RunConfig

@@ -1,6 +1,6 @@
 """Waiting on a custom resource from a task: the trigger to defer to, and the strict check of its event.
 
-Shared by the training sensor and the hosting operator so that both read events the same way:
+Shared by the wait sensors and the operators that wait (batch scoring, serving) so that all read events alike:
 every outcome other than ``success`` raises, and only a Kubernetes API error (``error``) is
 retryable — a failed job, a stuck controller or a deleted resource will not change on retry.
 """
