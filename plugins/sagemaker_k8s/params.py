@@ -1,13 +1,11 @@
 r"""The run-time parameters: one JSON schema per param, used by the DAG's ``Param``s and by
-:func:`resolve_run_config` alike, so the UI form and the task-side check can never disagree.
+:func:`run_config.resolve_run_config` alike, so the UI form and the task-side check can never disagree.
 
 Imported at DAG parse time: only plain data here; jsonschema is imported when validating.
-Patterns are anchored and use only characters that cannot carry YAML, JSON or Jinja syntax, so
-hostile strings are rejected at the door; where free text is unavoidable it is carried as data.
-
-The form checks patterns with Python's ``re`` (Unicode ``\d``, ``\w``, ``\s``), the task side with
-``re.ASCII`` and the browser with ECMA-262 (ASCII ``\d`` and ``\w``, a Unicode ``\s`` of its own):
-patterns here spell classes out (``[0-9]``) so that all three read them alike. Numbers must be
+Patterns (``patterns``, and the ``dataset_source`` one here) are anchored and use only characters
+that cannot carry YAML, JSON or Jinja syntax, so hostile strings are rejected at the door; where
+free text is unavoidable it is carried as data. Like those in ``patterns``, they spell classes out
+(``[0-9]``) so that Python's ``re``, ``re.ASCII`` and ECMA-262 read them alike. Numbers must be
 finite (``_number``): JSON Schema lets NaN and Infinity through ``minimum``/``maximum``, and
 SageMaker takes neither.
 """
@@ -16,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sagemaker_k8s.constants import (
     VAR_BUCKET,
@@ -27,16 +25,16 @@ from sagemaker_k8s.constants import (
     VAR_OPERATOR_ROLE,
     VAR_REGION,
 )
-
-REGION_PATTERN = r"^[a-z]{2}(-[a-z]+){1,3}-[0-9]{1,2}$"
-ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
-SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-GATE_METRIC_PATTERN = r"^[A-Za-z0-9_.@/-]+(:[A-Za-z0-9_.@/-]+)*$"
-ECR_IMAGE_PATTERN = (
-    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9]+([._/-][a-z0-9]+)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})?$"
+from sagemaker_k8s.patterns import (
+    DNS_LABEL_PATTERN,
+    ECR_IMAGE_PATTERN,
+    GATE_METRIC_PATTERN,
+    REGION_PATTERN,
+    ROLE_ARN_PATTERN,
+    SAGEMAKER_NAME_PATTERN,
 )
+from sagemaker_k8s.tunable import TUNABLE_RANGES
+
 _BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 # dataset_source: exactly what dataset.sources.parse_source accepts, or less (resolve_run_config runs
 # both; tests/unit/test_params.py checks the sample names). Written out for parse_source's rules:
@@ -127,17 +125,6 @@ def _fallback(variable: str, then: str = "") -> str:
     return f" Null: use the Airflow Variable {variable}" + (f", then {then}." if then else ".")
 
 
-#: Tunable XGBoost hyperparameters: (SageMaker range type, lowest min, highest max).
-TUNABLE_RANGES: dict[str, tuple[str, float, float]] = {
-    "eta": ("continuous", 0, 1),
-    "min_child_weight": ("continuous", 0, 120),
-    "alpha": ("continuous", 0, 1000),
-    "lambda": ("continuous", 0, 1000),
-    "gamma": ("continuous", 0, 100),
-    "subsample": ("continuous", 0.5, 1),
-    "max_depth": ("integer", 0, 20),
-    "num_round": ("integer", 1, 1000),
-}
 #: SageMaker's XGBoost tuning example (what the issue calls the sample's ranges).
 DEFAULT_TUNING_RANGES: dict[str, dict[str, float]] = {
     "eta": {"min": 0, "max": 1},
@@ -371,21 +358,3 @@ PARAM_SPECS: dict[str, ParamSpec] = {
         True,
     ),
 }
-
-__all__ = ["PARAM_SPECS", "ParamSpec", "RunConfig", "resolve_run_config"]
-_RUN_CONFIG_EXPORTS = frozenset({"RunConfig", "resolve_run_config"})
-
-
-def __getattr__(name: str) -> Any:
-    """RunConfig and resolve_run_config live in run_config.py (size) and are re-exported as this
-    module's API -- on first use, so that the DAG file, which needs only PARAM_SPECS, does not pay
-    for run_config, the typed errors and the image table at parse time."""
-    if name in _RUN_CONFIG_EXPORTS:
-        from sagemaker_k8s import run_config
-
-        return getattr(run_config, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if TYPE_CHECKING:
-    from sagemaker_k8s.run_config import RunConfig, resolve_run_config

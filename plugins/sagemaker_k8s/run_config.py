@@ -4,7 +4,8 @@ Every value -- param, Variable fallback or connection region -- is checked again
 schema as the ``Param`` in the form (``params.PARAM_SPECS``), then against what the later tasks
 need (``dataset_source`` must parse), and all problems are reported at once in a ``ConfigError``.
 Integers given as integral floats (JSON's ``2.0``, which JSON Schema calls an integer) are stored
-as ints. Re-exported by ``params``; kept apart only to keep modules small.
+as ints. Depends on ``params`` (the schemas), never the reverse: the DAG file needs only the
+schemas, and parsing it does not pay for this module, the typed errors or the image table.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, partition, xgboost_image
+from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, partition
+from sagemaker_k8s.params import DEFAULT_TUNING, PARAM_SPECS, TEST_ACCURACY_METRIC
+from sagemaker_k8s.patterns import ecma_search
+from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 REQUIRED = ("region", "bucket", "execution_role_arn")
 DEFAULT_NAMESPACE = "default"
@@ -79,11 +83,6 @@ class RunConfig:
             object.__setattr__(self, "tuning", _freeze(self.tuning))
         object.__setattr__(self, "origins", FrozenDict(self.origins))
 
-    @property
-    def image(self) -> str:
-        """The training/hosting image: the override, else the region's built-in XGBoost."""
-        return self.training_image or xgboost_image(self.region)
-
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serializable dict (for XCom)."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -124,8 +123,6 @@ def _normalise_tuning(value: Mapping[str, Any], schema: Mapping[str, Any]) -> di
 
     ``ranges`` replaces the default ranges as a whole (a user naming only ``eta`` tunes only eta).
     """
-    from sagemaker_k8s.params import DEFAULT_TUNING, TUNABLE_RANGES
-
     merged = {**copy.deepcopy(DEFAULT_TUNING), **copy.deepcopy(dict(value))}
     if "max_parallel" not in value and isinstance(merged["max_jobs"], int | float):
         merged["max_parallel"] = min(DEFAULT_TUNING["max_parallel"], merged["max_jobs"])
@@ -149,16 +146,6 @@ def _short(value: Any, limit: int = 60) -> str:
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def ecma_search(pattern: str, text: str) -> bool:
-    """JSON Schema (ECMA-262) semantics: ``$`` is the true end and ``\\d`` is ASCII-only.
-
-    Python's ``$`` also matches before a final newline, which would let ``"us-west-2\\n"`` through.
-    """
-    if pattern.endswith("$") and not pattern.endswith("\\$"):
-        pattern = pattern[:-1] + r"\Z"
-    return re.search(pattern, text, flags=re.ASCII) is not None
 
 
 @functools.lru_cache(maxsize=1)
@@ -273,8 +260,6 @@ def resolve_run_config(
     params are taken exactly. Params not in ``PARAM_SPECS`` are ignored (the DAG may add its own).
     Raises ``ConfigError`` listing every problem; ``.param`` names the first one.
     """
-    from sagemaker_k8s.params import PARAM_SPECS
-
     problems: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -382,8 +367,6 @@ def _cross_checks(
 
 def _pipeline_checks(values: Mapping[str, Any], broken: set[str]) -> list[tuple[str, str]]:
     """Rules between the tuning, batch-scoring and gate params that one schema cannot state."""
-    from sagemaker_k8s.params import TEST_ACCURACY_METRIC
-
     found: list[tuple[str, str]] = []
     tuning = values.get("tuning")
     if isinstance(tuning, Mapping) and "tuning" not in broken:
@@ -429,8 +412,6 @@ def check_conf_keys(conf: Mapping[str, Any], known: Iterable[str]) -> None:
 
     Hyperparameter names given at the top level (``{"num_round": 5}``) get the exact fix.
     """
-    from sagemaker_k8s.params import PARAM_SPECS
-
     known = set(known)
     nested = set(PARAM_SPECS["hyperparameters"].schema["properties"])
     problems: list[tuple[str, str]] = []

@@ -7,7 +7,6 @@ injected on the server (``sandbox.kube.faults``), never by patching the client.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -104,8 +103,7 @@ def existing(sandbox, hook) -> dict:
 
 
 def test_create_get_find_delete_round_trip(sandbox, hook):
-    namespace = hook.default_namespace
-    assert namespace == sandbox.info.namespace
+    namespace = sandbox.info.namespace
 
     created = hook.create(TJ, training_job(sandbox, "roundtrip"), namespace)
     assert created["metadata"]["name"] == "roundtrip" and created["metadata"]["uid"]
@@ -118,13 +116,6 @@ def test_create_get_find_delete_round_trip(sandbox, hook):
     # The operator's finalizer stops the job first; the object is gone once it lets go.
     wait_for(lambda: hook.find(TJ, "roundtrip", namespace) is None, timeout=30, what="CR deletion")
     assert hook.delete(TJ, "roundtrip", namespace) is False
-
-
-@pytest.mark.parametrize(("extra", "expected"), [({"namespace": "ml"}, "ml"), ({}, "default")])
-def test_default_namespace_comes_from_the_connection(sandbox, monkeypatch, extra, expected):
-    connection = {"conn_type": "kubernetes", "extra": {"kube_config_path": sandbox.info.kubeconfig, **extra}}
-    monkeypatch.setenv("AIRFLOW_CONN_KUBE_OTHER", json.dumps(connection))
-    assert SageMakerK8sHook("kube_other").default_namespace == expected
 
 
 @pytest.mark.parametrize(

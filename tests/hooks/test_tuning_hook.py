@@ -16,8 +16,8 @@ from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
 from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
-from sagemaker_k8s.params import resolve_run_config
 from sagemaker_k8s.promotion.retention import HPO_CHILD_FINALIZER
+from sagemaker_k8s.run_config import resolve_run_config
 from sagemaker_k8s.sensors.tuning import SageMakerK8sTuningSensor
 from sandbox.stack import Sandbox
 

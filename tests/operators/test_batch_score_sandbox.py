@@ -22,7 +22,7 @@ from sagemaker_k8s.operators.batch import SageMakerK8sBatchScoreOperator
 from sagemaker_k8s.operators.dataset import SageMakerK8sDatasetUploadOperator
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
-from sagemaker_k8s.params import RunConfig, resolve_run_config
+from sagemaker_k8s.run_config import RunConfig, resolve_run_config
 from sandbox.stack import Sandbox
 
 GROUP_VERSION = "sagemaker.aws.amazon.com/v1"

@@ -21,8 +21,8 @@ from sagemaker_k8s.constants import (
     ROLE_ARN_ANNOTATION,
 )
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
-from sagemaker_k8s.params import resolve_run_config
 from sagemaker_k8s.preflight_cluster import required_crds
+from sagemaker_k8s.run_config import resolve_run_config
 
 ACCOUNT = "123456789012"
 CLUSTER = "ml-cluster"

@@ -423,7 +423,7 @@ def test_a_rerun_after_the_record_verifies_without_changing_anything():
 
 def test_preflight_ownership_rows():
     from sagemaker_k8s.operators.preflight import _ownership_check
-    from sagemaker_k8s.params import RunConfig
+    from sagemaker_k8s.run_config import RunConfig
 
     per_run = serving_cr(model=OLD)
     per_run["metadata"].update(name="sagemaker-xgboost-mnis-deploy-endpoint-x-1234abcd")

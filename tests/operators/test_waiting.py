@@ -26,7 +26,7 @@ from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_T
 from sagemaker_k8s.manifests.images import xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.operators.submit import submit_or_reattach
-from sagemaker_k8s.operators.waiting import check_event
+from sagemaker_k8s.resource_task.events import check_event
 from sagemaker_k8s.waiting import (
     DELETED,
     ERROR,

@@ -33,12 +33,13 @@ from sagemaker_k8s.dataset.sources import parse_source
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.build import hyperparameter_value
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
-from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, ecr_domain, partition
+from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, ecr_domain, partition, xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.validate import validate_resource
-from sagemaker_k8s.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES, TUNABLE_RANGES
+from sagemaker_k8s.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES
 from sagemaker_k8s.run_config import RunConfig, resolve_run_config
 from sagemaker_k8s.smoke import first_rows
+from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sagemaker_xgboost_mnist.py"
 DAG_ID, RUN_ID = "sagemaker_xgboost_mnist", "manual__2026-02-02T00:00:00+00:00"
@@ -534,8 +535,9 @@ def assert_values_at_their_fields(cfg: RunConfig, job: dict, hosting: dict) -> N
     assert job["metadata"]["namespace"] == hosting["metadata"]["namespace"] == cfg.namespace
     assert spec["region"] == hosting["spec"]["region"] == cfg.region
     assert spec["roleArn"] == hosting["spec"]["models"][0]["executionRoleArn"] == cfg.execution_role_arn
-    assert spec["algorithmSpecification"]["trainingImage"] == cfg.image
-    assert hosting["spec"]["models"][0]["containers"][0]["image"] == cfg.image
+    image = cfg.training_image or xgboost_image(cfg.region)
+    assert spec["algorithmSpecification"]["trainingImage"] == image
+    assert hosting["spec"]["models"][0]["containers"][0]["image"] == image
     prefix = f"s3://{cfg.bucket}/{cfg.s3_prefix}/"
     assert spec["outputDataConfig"]["s3OutputPath"] == prefix + "output/"
     assert [c["dataSource"]["s3DataSource"]["s3Uri"] for c in spec["inputDataConfig"]] == [

@@ -3,8 +3,6 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_k8s.dataset.sources import (
-    DEFAULT_REAL_SOURCE,
-    DEFAULT_SAMPLE_SOURCE,
     ENV_DATA_DIR,
     DatasetSource,
     InvalidSourceError,
@@ -12,6 +10,7 @@ from sagemaker_k8s.dataset.sources import (
     is_valid_bucket_name,
     parse_source,
 )
+from sagemaker_k8s.run_config import DEFAULT_DATASET_SOURCE
 
 
 @pytest.mark.parametrize(
@@ -19,7 +18,7 @@ from sagemaker_k8s.dataset.sources import (
     [
         ("sample:mnist-5k", "sample", "mnist-5k"),
         ("  sample:mnist-5k  ", "sample", "mnist-5k"),
-        (DEFAULT_REAL_SOURCE, "s3", DEFAULT_REAL_SOURCE),
+        (DEFAULT_DATASET_SOURCE, "s3", DEFAULT_DATASET_SOURCE),
         ("s3://my-bucket/mnist.pkl.gz", "s3", "s3://my-bucket/mnist.pkl.gz"),
         ("s3://my.bucket.1/a/b/c/data", "s3", "s3://my.bucket.1/a/b/c/data"),
         ("file:///data/mnist.pkl.gz", "file", "/data/mnist.pkl.gz"),
@@ -115,17 +114,17 @@ def test_kind_is_checked() -> None:
 
 
 def test_s3_parts() -> None:
-    source = parse_source(DEFAULT_REAL_SOURCE)
+    source = parse_source(DEFAULT_DATASET_SOURCE)
     assert (source.bucket, source.key) == ("sagemaker-sample-files", "datasets/image/MNIST/mnist.pkl.gz")
     with pytest.raises(ValueError, match="not an s3"):
-        _ = parse_source(DEFAULT_SAMPLE_SOURCE).bucket
+        _ = parse_source("sample:mnist-5k").bucket
 
 
 @pytest.mark.parametrize(
     ("text", "fmt"),
     [
         ("sample:mnist-5k", "csv.gz"),
-        (DEFAULT_REAL_SOURCE, "pkl.gz"),
+        (DEFAULT_DATASET_SOURCE, "pkl.gz"),
         ("/data/MNIST.PKL", "pkl.gz"),
         ("/data/mnist_5k.csv.gz", "csv.gz"),
         ("https://example.com/mnist.pkl.gz?sig=x", "pkl.gz"),

@@ -15,7 +15,6 @@ from sagemaker_k8s.manifests.build import (
     TrainingJobSpec,
     build_hosting_deployment,
     build_training_job,
-    expected_model_path,
     merge_hyperparameters,
     xgboost_image,
 )
@@ -140,14 +139,9 @@ def test_template_is_not_mutated(tj_template: dict[str, Any], hd_template: dict[
     assert (tj_template, hd_template) == (before_tj, before_hd)
 
 
-def test_output_path_has_trailing_slash_and_model_path_matches_operator(tj_template: dict[str, Any]) -> None:
-    spec = training_spec()
-    obj = build_training_job(tj_template, spec)
-    operator_model_path = (
-        obj["spec"]["outputDataConfig"]["s3OutputPath"] + spec.job_name + "/output/model.tar.gz"
-    )
-    assert expected_model_path(spec) == operator_model_path
-    assert expected_model_path(spec) == "s3://my-bucket/xgboost-mnist/output/xgb-abc12345/output/model.tar.gz"
+def test_output_path_has_trailing_slash(tj_template: dict[str, Any]) -> None:
+    obj = build_training_job(tj_template, training_spec())
+    assert obj["spec"]["outputDataConfig"]["s3OutputPath"] == "s3://my-bucket/xgboost-mnist/output/"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, ecr_domain, partition, xgboost_image
-from sagemaker_k8s.params import ECR_IMAGE_PATTERN, REGION_PATTERN
+from sagemaker_k8s.patterns import ECR_IMAGE_PATTERN, REGION_PATTERN
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB
+from sagemaker_k8s.manifests.images import xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.naming import resource_name
 from sagemaker_k8s.manifests.tuning import (
@@ -19,7 +20,9 @@ from sagemaker_k8s.manifests.tuning import (
     render_progress,
 )
 from sagemaker_k8s.manifests.validate import validate_resource
-from sagemaker_k8s.params import DEFAULT_TUNING, TUNABLE_RANGES, resolve_run_config
+from sagemaker_k8s.params import DEFAULT_TUNING
+from sagemaker_k8s.run_config import resolve_run_config
+from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 DAG, RUN = "sagemaker_xgboost_mnist", "manual__2026-12-06T00:00:00+00:00"
@@ -56,7 +59,7 @@ def spec_for(cfg, **overrides: Any) -> TuningJobSpec:
         "job_name": resource_name(DAG, RUN, "submit_tuning", max_length=32),
         "region": cfg.region,
         "role_arn": cfg.execution_role_arn,
-        "image": cfg.image,
+        "image": cfg.training_image or xgboost_image(cfg.region),
         "bucket": cfg.bucket,
         "prefix": cfg.s3_prefix,
         "instance_type": cfg.instance_type,
@@ -191,7 +194,8 @@ def test_training_job_definition_and_names():
     assert spec["hyperParameterTuningJobName"] == resource_name(DAG, RUN, "submit_tuning", max_length=32)
     assert spec["region"] == "us-west-2"
     assert definition["roleArn"] == ROLE
-    assert definition["algorithmSpecification"] == {"trainingImage": cfg.image, "trainingInputMode": "File"}
+    image = xgboost_image("us-west-2")
+    assert definition["algorithmSpecification"] == {"trainingImage": image, "trainingInputMode": "File"}
     assert definition["outputDataConfig"] == {"s3OutputPath": "s3://my-bucket/xgboost-mnist/output/"}
     channels = {
         c["channelName"]: c["dataSource"]["s3DataSource"]["s3Uri"] for c in definition["inputDataConfig"]

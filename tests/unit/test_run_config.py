@@ -52,7 +52,7 @@ def test_defaults_with_variables() -> None:
         cfg.s3_prefix == "xgboost-mnist" and cfg.instance_type == "ml.m4.xlarge" and cfg.instance_count == 1
     )
     assert dict(cfg.hyperparameters) == WALKTHROUGH_HYPERPARAMETERS
-    assert cfg.image == "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1"
+    assert cfg.training_image is None  # the region's built-in XGBoost image
     assert cfg.origins["region"] == f"Airflow Variable {VAR_REGION!r}"
     assert cfg.origins["namespace"] == "default"
     assert cfg.origins["operator_role_arn"] == "unset"
@@ -216,7 +216,7 @@ def test_cross_checks_say_which_value_came_from_a_variable(
 def test_unlisted_region_works_with_explicit_image() -> None:
     image = "123456789012.dkr.ecr.il-central-1.amazonaws.com/xgboost:1"
     cfg = resolve({"region": "il-central-1", "training_image": image})
-    assert cfg.image == image
+    assert cfg.training_image == image
 
 
 def test_hyperparameter_integers_given_as_floats_are_normalised() -> None:

@@ -59,10 +59,6 @@ def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bo
     return _wildcard(pattern, ignore_case).fullmatch(value) is not None
 
 
-def has_wildcard(pattern: str) -> bool:
-    return "*" in pattern or "?" in pattern
-
-
 def action_matches(statement: Mapping[str, Any], action: str) -> bool:
     """Does the statement cover ``action`` (``Action`` patterns, or everything outside ``NotAction``)?"""
     if "NotAction" in statement:

@@ -3,7 +3,7 @@
 Accepted forms (anything else is a ``ValueError`` that names ``dataset_source``):
 
 * ``sample:mnist-5k``: the 5,000-digit sample bundled in ``include/data/mnist_5k.csv.gz``;
-* ``s3://bucket/key.pkl.gz``: an S3 object, e.g. :data:`DEFAULT_REAL_SOURCE`;
+* ``s3://bucket/key.pkl.gz``: an S3 object, e.g. ``run_config.DEFAULT_DATASET_SOURCE``;
 * ``file:///abs/path`` or ``/abs/path``: a local file;
 * ``https://host/path``: a web download (plain ``http://`` only for ``localhost``/``127.0.0.1``/``[::1]``).
 
@@ -22,10 +22,6 @@ from urllib.parse import unquote, urlsplit
 SourceKind = Literal["sample", "s3", "file", "url"]
 _KINDS: tuple[SourceKind, ...] = ("sample", "s3", "file", "url")
 
-#: The canonical full MNIST (50k/10k/10k) used by the SageMaker examples, in the classic pickle layout.
-DEFAULT_REAL_SOURCE = "s3://sagemaker-sample-files/datasets/image/MNIST/mnist.pkl.gz"
-#: The default for CI and offline runs.
-DEFAULT_SAMPLE_SOURCE = "sample:mnist-5k"
 #: Names accepted after ``sample:``, mapped to their file in the data directory.
 SAMPLES = {"mnist-5k": "mnist_5k.csv.gz"}
 #: Overrides the directory :func:`bundled_sample_path` looks in (default: the repo's ``include/data``).

@@ -100,10 +100,6 @@ class SageMakerK8sHook:
 
         return client.AppsV1Api(self.api_client)
 
-    @property
-    def default_namespace(self) -> str:
-        return self.provider_hook.get_namespace() or "default"
-
     def _call(self, what: str, fn, *args, **kwargs) -> Any:
         errors = _transport_errors()
 

@@ -26,16 +26,10 @@ __all__ = [
     "TrainingJobSpec",
     "build_hosting_deployment",
     "build_training_job",
-    "expected_model_path",
     "hyperparameter_value",
     "merge_hyperparameters",
     "xgboost_image",
 ]
-
-
-def expected_model_path(spec: TrainingJobSpec) -> str:
-    """Where the legacy operator says the model is: ``s3OutputPath + jobName + "/output/model.tar.gz"``."""
-    return f"{spec.s3_uri('output')}{spec.job_name}/output/model.tar.gz"
 
 
 def _start(template: Mapping[str, Any], kind: ResourceKind, spec: Any) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sagemaker_k8s.manifests.naming import (
     is_valid_label_value,
     is_valid_sagemaker_name,
 )
-from sagemaker_k8s.params import REGION_PATTERN, ROLE_ARN_PATTERN
+from sagemaker_k8s.patterns import REGION_PATTERN, ROLE_ARN_PATTERN
 
 HyperValue = str | int | float
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

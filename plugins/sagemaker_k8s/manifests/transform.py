@@ -18,7 +18,7 @@ from sagemaker_k8s.manifests.build import _section, _start
 from sagemaker_k8s.manifests.flavours import LEGACY_BATCH_TRANSFORM_JOB, LEGACY_MODEL
 from sagemaker_k8s.manifests.naming import is_valid_dns_label, is_valid_sagemaker_name
 from sagemaker_k8s.manifests.specs import _check, _metadata_maps, _plain
-from sagemaker_k8s.params import REGION_PATTERN, ROLE_ARN_PATTERN
+from sagemaker_k8s.patterns import REGION_PATTERN, ROLE_ARN_PATTERN
 
 #: ``s3://bucket/key-prefix/``: a folder, so that ``test/`` never also matches ``test-labels/``.
 _S3_FOLDER = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(?:[^/\s]+/)+")

@@ -26,7 +26,7 @@ from sagemaker_k8s.manifests.specs import (
     _positive_int,
     hyperparameter_value,
 )
-from sagemaker_k8s.params import TUNABLE_RANGES
+from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 STRATEGIES = ("Bayesian", "Random")
 OBJECTIVE_TYPES = ("Minimize", "Maximize")

@@ -24,7 +24,7 @@ from sagemaker_k8s.manifests.naming import (
     is_valid_label_key,
     is_valid_label_value,
 )
-from sagemaker_k8s.run_config import ecma_search
+from sagemaker_k8s.patterns import ecma_search
 
 _KEEP_METADATA = frozenset(
     {

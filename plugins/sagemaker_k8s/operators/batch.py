@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourAttribute
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.params import RunConfig
+    from sagemaker_k8s.run_config import RunConfig
 
 # Imported at DAG parse time: manifests, hooks and the trigger are imported where they are used.
 
@@ -80,7 +80,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
 
     @cached_property
     def cfg(self) -> RunConfig:
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         return RunConfig.from_dict(self.config)
 
@@ -129,7 +129,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
     def model_ready(self, context, event: Any) -> None:
         from sagemaker_k8s.operators.batch_steps import build_transform_cr
         from sagemaker_k8s.operators.submit import submit_or_reattach
-        from sagemaker_k8s.operators.waiting import check_event
+        from sagemaker_k8s.resource_task.events import check_event
 
         model_cr, job, namespace = self.names(context)
         try:
@@ -149,7 +149,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
     def transform_done(self, context, event: Any) -> dict:
         from sagemaker_k8s.operators.batch_steps import transform_failure
         from sagemaker_k8s.operators.challenger import pull_challenger
-        from sagemaker_k8s.operators.waiting import check_event
+        from sagemaker_k8s.resource_task.events import check_event
 
         model_cr, job, namespace = self.names(context)
         try:
@@ -188,7 +188,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
 
     # -- helpers --------------------------------------------------------------------------------------
     def _defer(self, kind, name: str, method_name: str) -> None:
-        from sagemaker_k8s.operators.waiting import make_trigger
+        from sagemaker_k8s.resource_task.events import make_trigger
 
         timeout = self.model_timeout if kind is self.model_kind else self.transform_timeout
         trigger = make_trigger(kind, name, self.cfg.namespace, self.kubernetes_conn_id,

@@ -14,7 +14,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
-from sagemaker_k8s.operators import CustomResourceTaskMixin
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin
 
 # Imported at DAG parse time: the decision and the hooks are imported where they are used.
 

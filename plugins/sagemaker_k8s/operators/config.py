@@ -33,8 +33,7 @@ class SageMakerK8sResolveConfigOperator(BaseOperator):
     def execute(self, context) -> dict[str, Any]:
         from airflow.sdk import Variable
 
-        from sagemaker_k8s.params import resolve_run_config
-        from sagemaker_k8s.run_config import check_conf_keys
+        from sagemaker_k8s.run_config import check_conf_keys, resolve_run_config
 
         # context["params"] already has every conf key merged in; the DAG's declared params do not.
         declared = self.dag.params.keys() if self.has_dag() else PARAM_SPECS.keys()

@@ -32,7 +32,7 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
     @cached_property
     def aws(self):
         from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         return SageMakerK8sAwsHook(self.aws_conn_id, RunConfig.from_dict(self.config).region)
 
@@ -42,7 +42,7 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
         from sagemaker_k8s.dataset.sources import parse_source
         from sagemaker_k8s.exceptions import S3ObjectError
         from sagemaker_k8s.hooks.source import read_source
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         try:

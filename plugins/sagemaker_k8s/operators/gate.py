@@ -168,8 +168,8 @@ class SageMakerK8sApprovalOperator(ApprovalOperator):
         self.gate_task_id = gate_task_id
 
     def execute(self, context) -> Any:
-        from sagemaker_k8s.params import RunConfig
         from sagemaker_k8s.promotion.approval import approval_text
+        from sagemaker_k8s.run_config import RunConfig
 
         if not RunConfig.from_dict(self.config).require_approval:
             self.log.info("require_approval is false: promoting without asking")

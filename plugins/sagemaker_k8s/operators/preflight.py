@@ -21,8 +21,8 @@ from sagemaker_k8s.constants import (
 )
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.params import RunConfig
     from sagemaker_k8s.preflight_report import Finding
+    from sagemaker_k8s.run_config import RunConfig
 
 # Imported at DAG parse time: the checks, the report and the hooks are imported where they are used.
 
@@ -48,8 +48,8 @@ class SageMakerK8sPreflightOperator(BaseOperator):
     def execute(self, context) -> dict:
         from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
         from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
-        from sagemaker_k8s.params import RunConfig
         from sagemaker_k8s.preflight_report import failed, render_table, summarize
+        from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         findings = run_checks(

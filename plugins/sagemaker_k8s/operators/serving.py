@@ -12,12 +12,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sagemaker_k8s.operators import CustomResourceTaskMixin
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.params import RunConfig
     from sagemaker_k8s.promotion.record import ModelRecord
     from sagemaker_k8s.promotion.rollout import Baseline
+    from sagemaker_k8s.run_config import RunConfig
 
 
 class ServingEndpointMixin(CustomResourceTaskMixin):
@@ -29,7 +29,7 @@ class ServingEndpointMixin(CustomResourceTaskMixin):
 
     @cached_property
     def cfg(self) -> RunConfig:
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         return RunConfig.from_dict(self.config)
 
@@ -120,8 +120,8 @@ class ServingEndpointMixin(CustomResourceTaskMixin):
         """The rollout event checked strictly: the ``LiveEndpoint`` serving ``target_model``, or raise."""
         from airflow.sdk.exceptions import AirflowException
 
-        from sagemaker_k8s.operators.waiting import check_event
         from sagemaker_k8s.promotion.rollout import LiveEndpoint
+        from sagemaker_k8s.resource_task.events import check_event
 
         _, cr_name = self.names(context["dag"].dag_id)
         check_event(event, self.hd, cr_name, self.cfg.namespace)

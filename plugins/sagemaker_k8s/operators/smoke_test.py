@@ -50,7 +50,7 @@ class SageMakerK8sEndpointSmokeTestOperator(BaseOperator):
 
     def execute(self, context) -> dict:
         from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         name = self.endpoint["endpoint_name"]

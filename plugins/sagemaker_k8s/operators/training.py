@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrainingLogsLink
-from sagemaker_k8s.operators import CustomResourceTaskMixin
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.params import RunConfig
+    from sagemaker_k8s.run_config import RunConfig
 
 # Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
@@ -60,7 +60,7 @@ class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
         from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
         from sagemaker_k8s.manifests.images import partition
         from sagemaker_k8s.operators.submit import submit_or_reattach
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         body = self.build(cfg, context["dag"].dag_id, context["run_id"])

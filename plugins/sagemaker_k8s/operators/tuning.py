@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTuningJobLink
-from sagemaker_k8s.operators import CustomResourceTaskMixin, FlavourAttribute
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourAttribute
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.params import RunConfig
+    from sagemaker_k8s.run_config import RunConfig
 
 # Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
@@ -88,7 +88,7 @@ class SageMakerK8sTuningOperator(CustomResourceTaskMixin, BaseOperator):
     def execute(self, context) -> dict:
         from sagemaker_k8s.manifests.images import partition
         from sagemaker_k8s.operators.submit import submit_or_reattach
-        from sagemaker_k8s.params import RunConfig
+        from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         dag_id, run_id = context["dag"].dag_id, context["run_id"]

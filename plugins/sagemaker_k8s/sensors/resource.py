@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.operators import CustomResourceTaskMixin
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin
 
 if TYPE_CHECKING:
     from sagemaker_k8s.waiting import WaitState
@@ -79,7 +79,7 @@ class CustomResourceWaitSensor(CustomResourceTaskMixin, BaseSensorOperator):
         return SageMakerK8sAwsHook(self.aws_conn_id, self.submitted["region"])
 
     def execute(self, context) -> dict | None:
-        from sagemaker_k8s.operators.waiting import check_event, make_trigger
+        from sagemaker_k8s.resource_task.events import check_event, make_trigger
 
         self.timeout = float(self.submitted["max_runtime_seconds"]) + self.timeout_slack
         if not self.deferrable:
@@ -117,7 +117,7 @@ class CustomResourceWaitSensor(CustomResourceTaskMixin, BaseSensorOperator):
         )
 
     def poke(self, context) -> PokeReturnValue | bool:
-        from sagemaker_k8s.operators.waiting import check_event
+        from sagemaker_k8s.resource_task.events import check_event
 
         event = self._assess_once()
         if event is None:
@@ -128,7 +128,7 @@ class CustomResourceWaitSensor(CustomResourceTaskMixin, BaseSensorOperator):
         )
 
     def execute_complete(self, context, event: dict[str, Any]) -> dict:
-        from sagemaker_k8s.operators.waiting import check_event
+        from sagemaker_k8s.resource_task.events import check_event
 
         name, namespace = self._target
         return self._finish(check_event(event, self.kind, name, namespace))

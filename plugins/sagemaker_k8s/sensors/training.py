@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sagemaker_k8s.operators import FlavourAttribute
+from sagemaker_k8s.resource_task import FlavourAttribute
 from sagemaker_k8s.sensors.resource import CustomResourceWaitSensor
 
 

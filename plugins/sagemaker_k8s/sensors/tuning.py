@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.operators import FlavourAttribute
+from sagemaker_k8s.resource_task import FlavourAttribute
 from sagemaker_k8s.sensors.resource import CustomResourceWaitSensor
 
 # Imported at DAG parse time: the tuning helpers and the hooks are imported where used.

@@ -1,18 +1,15 @@
-"""Waiting on a custom resource from a task: defer to the trigger, or poll in-process.
+"""Waiting on a custom resource from a task: the trigger to defer to, and the strict check of its event.
 
-Shared by the training sensor and the hosting operator so that both read events the same way:
+Shared by the wait sensors and the operators that wait (batch scoring, serving) so that all read events alike:
 every outcome other than ``success`` raises, and only a Kubernetes API error (``error``) is
 retryable — a failed job, a stuck controller or a deleted resource will not change on retry.
 """
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from sagemaker_k8s.exceptions import KubeNotFound, OperatorNotReconcilingError, TerminalStateError
+from sagemaker_k8s.exceptions import OperatorNotReconcilingError, TerminalStateError
 from sagemaker_k8s.manifests.flavours import ResourceKind
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
 from sagemaker_k8s.waiting import (
@@ -23,10 +20,7 @@ from sagemaker_k8s.waiting import (
     OUTCOMES,
     RECONCILING_TIMEOUT,
     SUCCESS,
-    Outcome,
     WaitPolicy,
-    WaitState,
-    assess,
 )
 
 
@@ -76,48 +70,3 @@ def check_event(event: object, kind: ResourceKind, name: str, namespace: str) ->
     if status == ERROR:
         raise AirflowException(message)
     raise AirflowException(f"unhandled trigger outcome {status!r}")
-
-
-def poll_until_done(
-    hook,
-    kind: ResourceKind,
-    name: str,
-    namespace: str,
-    *,
-    poll_interval: float,
-    policy: WaitPolicy,
-    timeout: float,
-    log,
-) -> dict:
-    """The same wait as the trigger, blocking in the worker (``deferrable=False``)."""
-    state = WaitState()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            obj = hook.get(kind, name, namespace)
-        except KubeNotFound:
-            event = {
-                "status": DELETED,
-                "message": f"{kind.kind} {namespace}/{name} was deleted while waiting",
-            }
-            return check_event(
-                {**event, "name": name, "namespace": namespace, "kind": kind.kind}, kind, name, namespace
-            )
-        outcome: Outcome | None = assess(kind, obj, now=time.time(), state=state, policy=policy)
-        if outcome is not None:
-            event = outcome.to_event(
-                object_status=obj.get("status") or {}, name=name, namespace=namespace, kind=kind.kind
-            )
-            return check_event(event, kind, name, namespace)
-        if time.monotonic() > deadline:
-            raise AirflowException(
-                f"timed out after {timeout:.0f}s waiting for {kind.kind} {namespace}/{name}"
-            )
-        log.info(
-            "%s %s/%s: %s", kind.kind, namespace, name, (obj.get("status") or {}).get(kind.status_table.field)
-        )
-        time.sleep(poll_interval)
-
-
-def defer_timeout(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)
