@@ -130,18 +130,7 @@ with DAG(
 
 def same_shape_dag(env: dict[str, str]) -> str:
     """The project DAG's shape as a DAG file of ``EmptyOperator``s (the shape read by one untimed parse)."""
-    proc = subprocess.run(
-        [sys.executable, "-c", SHAPE_CHILD, str(DAG_FILE)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"reading the shape of {DAG_FILE} failed:\n{proc.stderr[-3000:]}")
-    shape = proc.stdout.strip().splitlines()[-1]
+    shape = run_child(SHAPE_CHILD, [str(DAG_FILE)], env, f"reading the shape of {DAG_FILE}")
     doc = DAG_FILE.read_text().split('"""')[1]
     return SAME_SHAPE_DAG.format(shape=shape, doc=doc)
 
@@ -186,9 +175,10 @@ def child_env(home: Path, pycache: Path | None) -> dict[str, str]:
     return env
 
 
-def parse_once(path: Path, env: dict[str, str]) -> dict:
+def run_child(script: str, args: list[str], env: dict[str, str], what: str) -> str:
+    """Run ``script`` in a fresh interpreter; its last line of output (or exit with ``what`` failed)."""
     proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), json.dumps(HEAVY)],
+        [sys.executable, "-c", script, *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -197,8 +187,12 @@ def parse_once(path: Path, env: dict[str, str]) -> dict:
         check=False,
     )
     if proc.returncode != 0:
-        raise SystemExit(f"parsing {path} failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"{what} failed (rc {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def parse_once(path: Path, env: dict[str, str]) -> dict:
+    result = json.loads(run_child(CHILD, [str(path), json.dumps(HEAVY)], env, f"parsing {path}"))
     if result["errors"] or result["dags"] != 1:
         raise SystemExit(f"parsing {path} gave {result['dags']} DAG(s), errors: {result['errors']}")
     return result
