@@ -177,7 +177,18 @@ TUNING_SCHEMA: dict[str, Any] = {
 }
 
 
+#: Which SageMaker controller the CRs are for: the walkthrough's operator or its successor, ACK.
+FLAVOURS = ("auto", "legacy", "ack")
+
 PARAM_SPECS: dict[str, ParamSpec] = {
+    "flavour": ParamSpec(
+        {"type": "string", "enum": list(FLAVOURS)},
+        "Which controller runs the jobs: legacy (the SageMaker Operators for Kubernetes, "
+        "sagemaker.aws.amazon.com/v1), ack (the ACK SageMaker controller, "
+        "sagemaker.services.k8s.aws/v1alpha1) or auto "
+        "(whichever one's CRDs are installed; both or neither fails with the fix).",
+        "auto",
+    ),
     "region": ParamSpec(
         _nullable({"type": "string", "pattern": REGION_PATTERN, "maxLength": 25}),
         "AWS region of the SageMaker jobs, e.g. us-west-2."

@@ -16,7 +16,7 @@ import functools
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
@@ -47,8 +47,13 @@ class FrozenDict(dict[str, Any]):
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything the tasks need, validated; ``origins`` says where fallback-able values came from."""
+    """Everything the tasks need, validated; ``origins`` says where fallback-able values came from.
 
+    ``flavour`` is ``auto`` only until ``resolve_config`` has looked at the cluster's CRDs
+    (``with_flavour``); every later task sees ``legacy`` or ``ack``.
+    """
+
+    flavour: str
     region: str
     cluster_name: str | None
     namespace: str
@@ -82,6 +87,20 @@ class RunConfig:
         if self.tuning is not None:
             object.__setattr__(self, "tuning", _freeze(self.tuning))
         object.__setattr__(self, "origins", FrozenDict(self.origins))
+
+    def with_flavour(self, flavour: str) -> RunConfig:
+        """This config with ``auto`` replaced by the flavour found on the cluster."""
+        if flavour not in ("legacy", "ack"):
+            raise ConfigError(f"flavour: expected 'legacy' or 'ack', got {flavour!r}", param="flavour")
+        return replace(self, flavour=flavour, origins={**self.origins, "flavour": "the cluster's CRDs"})
+
+    @property
+    def is_ack(self) -> bool:
+        """True for the ACK controller; raises while the flavour is still ``auto`` (a task reading
+        an unresolved config is a wiring bug, not something to guess)."""
+        if self.flavour == "auto":
+            raise ConfigError("flavour is still 'auto': resolve_config decides it first", param="flavour")
+        return self.flavour == "ack"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serializable dict (for XCom)."""

@@ -40,6 +40,7 @@ def tuned(sandbox, sandbox_env, upload_sample):
     in poke mode: (submit XCom, sensor XCom)."""
     cfg = resolve_run_config(
         {
+            "flavour": "legacy",
             "hyperparameters": {"num_round": 3},
             "tuning": {
                 "max_jobs": 2, "max_parallel": 2, "strategy": "Random",

@@ -16,6 +16,8 @@ DAG_ID, RUN_ID = "sagemaker_xgboost_mnist", "manual__2026-12-06T00:00:00+00:00"
 
 
 def config(**params) -> dict:
+    """A resolved run config; ``flavour`` is ``legacy`` unless given (resolve_config decides ``auto``)."""
+    params.setdefault("flavour", "legacy")
     variables = {
         "sagemaker_k8s_region": "us-west-2",
         "sagemaker_k8s_bucket": "bucket",

@@ -16,7 +16,7 @@ def start_hanging_job(sandbox, upload_sample, task_id: str) -> tuple[SageMakerK8
     upload_sample("xgboost-mnist")
     sandbox.arm_fault("hang", kind="TrainingJob")
     cfg = resolve_run_config(
-        {"hyperparameters": {"num_round": 2}},
+        {"flavour": "legacy", "hyperparameters": {"num_round": 2}},
         variables={
             "sagemaker_k8s_region": sandbox.info.region,
             "sagemaker_k8s_bucket": sandbox.info.bucket,

@@ -48,7 +48,7 @@ def config(sandbox) -> dict:
         "sagemaker_k8s_bucket": sandbox.info.bucket,
         "sagemaker_k8s_execution_role_arn": sandbox.info.execution_role_arn,
     }
-    return resolve_run_config(PARAMS, variables=variables, connection_region=None).to_dict()
+    return resolve_run_config({**PARAMS, "flavour": "legacy"}, variables=variables, connection_region=None).to_dict()
 
 
 @pytest.fixture(scope="module")

@@ -174,6 +174,7 @@ UNUSUAL_SOURCES = st.sampled_from(  # what the pattern once let through, less us
 S3_SOURCES = _regex(r"s3://[a-z0-9][a-z0-9-]{1,10}[a-z0-9]/[^\x00-\x1f\x7f]{1,20}")
 
 VALID: dict[str, st.SearchStrategy[Any]] = {
+    "flavour": st.sampled_from(["auto", "legacy", "ack"]),
     "region": REGIONS,
     "cluster_name": _regex(r"[0-9A-Za-z][A-Za-z0-9_-]{0,30}"),
     "namespace": _regex(r"[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?"),

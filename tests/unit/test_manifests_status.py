@@ -8,7 +8,11 @@ import pytest
 
 from sagemaker_k8s.manifests.flavours import (
     ACK_ENDPOINT,
+    ACK_ENDPOINT_CONFIG,
+    ACK_HPO_JOB,
+    ACK_MODEL,
     ACK_TRAINING_JOB,
+    ACK_TRANSFORM_JOB,
     ALL_KINDS,
     LEGACY_BATCH_TRANSFORM_JOB,
     LEGACY_HOSTING_DEPLOYMENT,
@@ -20,6 +24,8 @@ from sagemaker_k8s.manifests.flavours import (
 from sagemaker_k8s.manifests.status import Phase, StatusTable, Verdict, interpret, is_acknowledged
 
 P = Phase
+#: Kinds with a status field (ACK Model and EndpointConfig have only conditions).
+FIELD_KINDS = [k for k in ALL_KINDS if k.status_table.field]
 
 
 def cr(status: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
@@ -236,6 +242,15 @@ def test_legacy_model_values(status: dict[str, str], phase: Phase, reason: str |
             P.RUNNING,
             None,
         ),
+        # Debugger/Profiler rules still evaluating: not synced, yet the job itself is Completed.
+        (
+            {
+                "trainingJobStatus": "Completed",
+                "conditions": [cond("ACK.ResourceSynced", "False", "TrainingJob is in InProgress status.")],
+            },
+            P.SUCCEEDED,
+            None,
+        ),
     ],
 )
 def test_ack_training_job(status: dict[str, Any], phase: Phase, reason: str | None) -> None:
@@ -280,13 +295,13 @@ def test_no_status_is_pending(kind: ResourceKind) -> None:
     assert not is_acknowledged(cr())
 
 
-@pytest.mark.parametrize("kind", ALL_KINDS, ids=str)
+@pytest.mark.parametrize("kind", FIELD_KINDS, ids=str)
 def test_stopped_is_never_success(kind: ResourceKind) -> None:
     for value in ("Stopped", "Failed"):
         assert interpret(kind, cr({kind.status_table.field: value})).phase is not P.SUCCEEDED
 
 
-@pytest.mark.parametrize("kind", ALL_KINDS, ids=str)
+@pytest.mark.parametrize("kind", FIELD_KINDS, ids=str)
 @pytest.mark.parametrize(
     "value",
     [
@@ -387,3 +402,52 @@ def test_state_sets_are_frozensets(kind: ResourceKind) -> None:
 def test_failures_without_reason_get_a_default(kind: ResourceKind, value: str) -> None:
     v = interpret(kind, cr({kind.status_table.field: value}))
     assert v.phase is P.FAILED and v.reason
+
+
+@pytest.mark.parametrize("kind", [ACK_HPO_JOB, ACK_TRANSFORM_JOB], ids=str)
+@pytest.mark.parametrize(
+    ("status", "phase", "reason"),
+    [
+        ({"conditions": [cond("ACK.ResourceSynced", "False")]}, P.RUNNING, None),
+        ("InProgress", P.RUNNING, None),
+        ("Stopping", P.RUNNING, None),
+        ("Completed", P.SUCCEEDED, None),
+        ("Failed", P.FAILED, "boom"),
+        ("Stopped", P.FAILED, "boom"),
+    ],
+)
+def test_ack_jobs(kind: ResourceKind, status: Any, phase: Phase, reason: str | None) -> None:
+    if isinstance(status, str):
+        status = {kind.status_table.field: status, "failureReason": "boom" if reason else ""}
+    v = interpret(kind, cr(status))
+    assert (v.phase, v.reason) == (phase, reason)
+
+
+@pytest.mark.parametrize("kind", [ACK_MODEL, ACK_ENDPOINT_CONFIG], ids=str)
+@pytest.mark.parametrize(
+    ("status", "finalizers", "phase", "reason"),
+    [
+        (None, None, P.PENDING, None),
+        (None, ["finalizers.sagemaker.services.k8s.aws/Model"], P.RUNNING, None),
+        ({"conditions": [cond("ACK.ResourceSynced", "True")]}, None, P.SUCCEEDED, None),
+        ({"conditions": [cond("ACK.ResourceSynced", "False", "creating")]}, None, P.RUNNING, "creating"),
+        ({"conditions": [cond("ACK.Recoverable", "True", "throttled")]}, None, P.RECONCILING, "throttled"),
+        (
+            {
+                "conditions": [
+                    cond("ACK.Terminal", "True", "not implemented"),
+                    cond("ACK.ResourceSynced", "True"),
+                ]
+            },
+            None,
+            P.FAILED,
+            "not implemented",
+        ),
+    ],
+)
+def test_ack_conditions_only_kinds(
+    kind: ResourceKind, status: Any, finalizers: Any, phase: Phase, reason: str | None
+) -> None:
+    obj = cr(status, **({"finalizers": finalizers} if finalizers else {}))
+    v = interpret(kind, obj)
+    assert (v.phase, v.reason) == (phase, reason)

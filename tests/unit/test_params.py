@@ -45,6 +45,7 @@ def _resolve_valid(conf: dict) -> RunConfig:
 
 
 EXPECTED = {
+    "flavour",
     "region",
     "cluster_name",
     "namespace",
@@ -484,3 +485,13 @@ def test_import_is_cheap() -> None:
         cwd=str(root),
     )
     assert out.stdout.strip().splitlines()[-1] == "['sagemaker_k8s']"
+
+
+@pytest.mark.parametrize("value", ["auto", "legacy", "ack"])
+def test_flavour_accepts_the_three_choices(value: str) -> None:
+    assert ok("flavour", value)
+
+
+@pytest.mark.parametrize("value", ["ACK", "both", "", None, 1, "ack "])
+def test_flavour_rejects_anything_else(value: Any) -> None:
+    assert not ok("flavour", value)

@@ -173,6 +173,19 @@ class SageMakerK8sAwsHook:
         job = self.sagemaker.describe_training_job(TrainingJobName=job_name)
         return {m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])}
 
+    def training_job_exists(self, job_name: str) -> bool:
+        """Whether SageMaker has a training job of that name (in any state); ``SageMakerApiError``."""
+        from botocore.exceptions import ClientError
+
+        with _sagemaker_errors("DescribeTrainingJob", job_name):
+            try:
+                self.sagemaker.describe_training_job(TrainingJobName=job_name)
+            except ClientError as e:
+                if _missing(e) or e.response.get("Error", {}).get("Code") == "ResourceNotFound":
+                    return False
+                raise
+        return True
+
     def tuning_result(self, tuning_job_name: str) -> dict:
         """DescribeHyperParameterTuningJob, read by ``aws.tuning.tuning_result``; ``SageMakerApiError``."""
         from sagemaker_k8s.aws.tuning import tuning_result

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 
-def _start(template: Mapping[str, Any], kind: ResourceKind, spec: Any) -> dict[str, Any]:
+def start_manifest(template: Mapping[str, Any], kind: ResourceKind, spec: Any) -> dict[str, Any]:
     """Deep-copied template with apiVersion/kind checked and fresh metadata."""
     if not isinstance(template, Mapping):
         raise ConfigError("template must be a mapping", param="template")
@@ -56,7 +56,7 @@ def _start(template: Mapping[str, Any], kind: ResourceKind, spec: Any) -> dict[s
     return obj
 
 
-def _section(parent: dict[str, Any], key: str) -> dict[str, Any]:
+def section(parent: dict[str, Any], key: str) -> dict[str, Any]:
     value = parent.get(key)
     if value is None:
         value = parent[key] = {}
@@ -86,36 +86,36 @@ def merge_hyperparameters(template_list: Any, overrides: Mapping[str, HyperValue
 
 def build_training_job(template: Mapping[str, Any], spec: TrainingJobSpec) -> dict[str, Any]:
     """A legacy TrainingJob manifest for ``spec`` from the walkthrough template."""
-    obj = _start(template, LEGACY_TRAINING_JOB, spec)
+    obj = start_manifest(template, LEGACY_TRAINING_JOB, spec)
     body = obj["spec"]
     body["trainingJobName"] = spec.job_name  # explicit: the operator tracks exactly this job
     body["region"] = spec.region
     body["roleArn"] = spec.role_arn
-    algorithm = _section(body, "algorithmSpecification")
+    algorithm = section(body, "algorithmSpecification")
     algorithm.pop("algorithmName", None)  # trainingImage and algorithmName are mutually exclusive
     algorithm["trainingImage"] = spec.image
     algorithm.setdefault("trainingInputMode", "File")
-    _section(body, "outputDataConfig")["s3OutputPath"] = spec.s3_uri("output")  # trailing "/" matters
+    section(body, "outputDataConfig")["s3OutputPath"] = spec.s3_uri("output")  # trailing "/" matters
     channels = body.get("inputDataConfig")
     if not isinstance(channels, list) or not channels:
         raise ConfigError("template has no inputDataConfig channels", param="template")
     for channel in channels:
         if not isinstance(channel, dict) or not isinstance(channel.get("channelName"), str):
             raise ConfigError("every template channel needs a channelName", param="template")
-        source = _section(_section(channel, "dataSource"), "s3DataSource")
+        source = section(section(channel, "dataSource"), "s3DataSource")
         source["s3Uri"] = spec.s3_uri(channel["channelName"])
-    resources = _section(body, "resourceConfig")
+    resources = section(body, "resourceConfig")
     resources.update(
         instanceType=spec.instance_type, instanceCount=spec.instance_count, volumeSizeInGB=spec.volume_size_gb
     )
-    _section(body, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
+    section(body, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
     body["hyperParameters"] = merge_hyperparameters(body.get("hyperParameters"), spec.hyperparameters)
     return obj
 
 
 def build_hosting_deployment(template: Mapping[str, Any], spec: HostingDeploymentSpec) -> dict[str, Any]:
     """A legacy HostingDeployment manifest serving ``spec.model_data_url`` from the walkthrough template."""
-    obj = _start(template, LEGACY_HOSTING_DEPLOYMENT, spec)
+    obj = start_manifest(template, LEGACY_HOSTING_DEPLOYMENT, spec)
     body = obj["spec"]
     body["endpointName"] = spec.endpoint_name
     body["region"] = spec.region

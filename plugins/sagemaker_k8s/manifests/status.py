@@ -23,8 +23,12 @@ Decisions on ambiguous values (each is also pinned by a unit test):
 * ACK ``ACK.Terminal=True`` -> ``FAILED`` even over ``Completed``: it means the CR's spec was not
   (or can no longer be) applied, so success would be claimed for a spec that never ran.
   ``ACK.Recoverable=True`` -> ``RECONCILING`` unless the SageMaker status is already final.
-  A success status while ``ACK.ResourceSynced=False`` -> ``RECONCILING`` (e.g. a failed endpoint
-  update leaves the old config ``InService``).
+* ACK jobs: success is the job's own status (``Completed``), whatever ``ACK.ResourceSynced`` says:
+  the controller keeps it False after completion while Debugger/Profiler rule evaluations run.
+  ACK Endpoint: ``InService`` while ``ACK.ResourceSynced=False`` -> ``RECONCILING`` (a failed
+  update leaves the old config ``InService``; the controller retries it).
+* ACK Model and EndpointConfig have no status field: ``ACK.ResourceSynced=True`` is success (the
+  SageMaker object exists and matches the spec), False is on its way, no conditions is pending.
 """
 
 from __future__ import annotations
@@ -90,6 +94,8 @@ class StatusTable:
     ack_conditions: bool = False
     #: shown when a failure carries no reason at all
     missing_reason_hint: str | None = None
+    #: ACK kinds: a success value counts only while ``ACK.ResourceSynced`` is not False
+    success_needs_synced: bool = False
 
     def __post_init__(self) -> None:
         sets = (self.in_progress, self.reconciling, self.success, self.failure)
@@ -165,14 +171,43 @@ LEGACY_HOSTING_DEPLOYMENT_TABLE = StatusTable(
     reason_fields=("failureReason", "additional"),
     transient_failure_prefixes=(LEGACY_INIT_FAILURE_PREFIX,),
 )
+_ACK_JOB_IN_PROGRESS = frozenset({"InProgress", "Stopping"})
 ACK_TRAINING_JOB_TABLE = StatusTable(
     field="trainingJobStatus",
-    in_progress=frozenset({"InProgress", "Stopping"}),
+    in_progress=_ACK_JOB_IN_PROGRESS,
     reconciling=frozenset(),
     success=_JOB_SUCCESS,
     failure=_JOB_FAILURE,
     reason_fields=("failureReason",),
     secondary_field="secondaryStatus",
+    ack_conditions=True,
+)
+ACK_HPO_JOB_TABLE = StatusTable(
+    field="hyperParameterTuningJobStatus",
+    in_progress=_ACK_JOB_IN_PROGRESS,
+    reconciling=frozenset(),
+    success=_JOB_SUCCESS,
+    failure=_JOB_FAILURE,
+    reason_fields=("failureReason",),
+    ack_conditions=True,
+)
+ACK_TRANSFORM_JOB_TABLE = StatusTable(
+    field="transformJobStatus",
+    in_progress=_ACK_JOB_IN_PROGRESS,
+    reconciling=frozenset(),
+    success=_JOB_SUCCESS,
+    failure=_JOB_FAILURE,
+    reason_fields=("failureReason",),
+    ack_conditions=True,
+)
+#: Model and EndpointConfig: no status field, only conditions (see the module docstring).
+ACK_CONDITIONS_ONLY_TABLE = StatusTable(
+    field="",
+    in_progress=frozenset(),
+    reconciling=frozenset(),
+    success=frozenset(),
+    failure=frozenset(),
+    reason_fields=(),
     ack_conditions=True,
 )
 ACK_ENDPOINT_TABLE = StatusTable(
@@ -183,6 +218,7 @@ ACK_ENDPOINT_TABLE = StatusTable(
     failure=_ENDPOINT_FAILURE,
     reason_fields=("failureReason",),
     ack_conditions=True,
+    success_needs_synced=True,
 )
 
 
@@ -227,7 +263,7 @@ def interpret(kind: ResourceKind, obj: Mapping[str, Any]) -> Verdict:
     table = kind.status_table
     obj = _mapping(obj)
     status = _mapping(obj.get("status"))
-    raw = status.get(table.field)
+    raw = status.get(table.field) if table.field else None
     value = raw if isinstance(raw, str) and raw else None
     secondary = _text(status.get(table.secondary_field)) if table.secondary_field else None
     reason = next((r for r in (_text(status.get(f)) for f in table.reason_fields) if r), None)
@@ -264,7 +300,7 @@ def _classify(
             return Phase.RECONCILING, reason, f"{value!r} written by the operator for an error it retries"
         return Phase.FAILED, reason or table.missing_reason_hint or DEFAULT_FAILURE_REASONS.get(value), None
     if value in table.success:
-        synced, synced_msg = _condition(status, ACK_SYNCED) if table.ack_conditions else (None, None)
+        synced, synced_msg = _condition(status, ACK_SYNCED) if table.success_needs_synced else (None, None)
         if synced == "False":
             return Phase.RECONCILING, synced_msg, "ACK.ResourceSynced is False"
         return Phase.SUCCEEDED, reason, None
@@ -272,6 +308,17 @@ def _classify(
         recoverable, recoverable_msg = _condition(status, ACK_RECOVERABLE)
         if recoverable == "True":
             return Phase.RECONCILING, recoverable_msg or reason, "ACK.Recoverable condition is True"
+    if not table.field:  # an ACK kind whose only state is its conditions
+        synced, synced_msg = _condition(status, ACK_SYNCED)
+        if synced == "True":
+            return Phase.SUCCEEDED, None, None
+        if synced == "False":
+            return Phase.RUNNING, synced_msg, None
+        return (
+            (Phase.RUNNING, None, "acknowledged; no conditions yet")
+            if acknowledged
+            else (Phase.PENDING, None, None)
+        )
     if value in table.reconciling:
         return Phase.RECONCILING, reason, None
     if value in table.in_progress:

@@ -1,9 +1,11 @@
-"""Batch scoring's two custom resources: a stand-alone ``Model`` and the ``BatchTransformJob`` using it.
+"""Batch scoring's two custom resources: a stand-alone ``Model`` and the transform job using it.
 
 Built like the other manifests (``manifests.build``): from a template, by setting fields, from specs
-that validate themselves on construction. The ``BatchTransformJob`` names a *SageMaker* model
-(``spec.modelName``): the generated name the Model controller reports in ``status.sageMakerModelName``,
-never the Model CR's own name.
+that validate themselves on construction. The transform names a *SageMaker* model (``spec.modelName``).
+Legacy (``Model`` + ``BatchTransformJob``): the generated name the Model controller reports in
+``status.sageMakerModelName``, never the Model CR's own name. ACK (``Model`` + ``TransformJob``): ACK
+generates no names, so the Model's ``spec.modelName`` is the CR's own (deterministic) name and the
+transform can name it before the model exists; no ``spec.region``, the region annotation instead.
 """
 
 from __future__ import annotations
@@ -14,8 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.build import _section, _start
-from sagemaker_k8s.manifests.flavours import LEGACY_BATCH_TRANSFORM_JOB, LEGACY_MODEL
+from sagemaker_k8s.manifests.ack import REGION_ANNOTATION
+from sagemaker_k8s.manifests.build import section, start_manifest
+from sagemaker_k8s.manifests.flavours import (
+    ACK_MODEL,
+    ACK_TRANSFORM_JOB,
+    LEGACY_BATCH_TRANSFORM_JOB,
+    LEGACY_MODEL,
+    ResourceKind,
+)
 from sagemaker_k8s.manifests.naming import is_valid_dns_label, is_valid_sagemaker_name
 from sagemaker_k8s.manifests.specs import _check, _metadata_maps, _plain
 from sagemaker_k8s.patterns import REGION_PATTERN, ROLE_ARN_PATTERN
@@ -46,7 +55,8 @@ def _sagemaker_name(value: object, param: str) -> None:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Run values for one stand-alone legacy Model serving ``model_data_url`` (see :func:`build_model`)."""
+    """Run values for one stand-alone Model serving ``model_data_url`` (see :func:`build_model` and
+    :func:`build_ack_model`; on ACK ``cr_name`` is also the SageMaker model's name)."""
 
     cr_name: str
     namespace: str
@@ -75,7 +85,7 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class BatchTransformSpec:
-    """Run values for one legacy BatchTransformJob (see :func:`build_batch_transform_job`).
+    """Run values for one transform job (:func:`build_batch_transform_job`, :func:`build_ack_transform_job`).
 
     ``model_name`` is the SageMaker model's name; ``input_uri`` and ``output_uri`` are S3 folders
     (``s3://bucket/prefix/``, trailing slash required: an input prefix without it would also read
@@ -111,31 +121,64 @@ class BatchTransformSpec:
         )
 
 
+def _model(template: Mapping[str, Any], kind: ResourceKind, spec: ModelSpec) -> dict[str, Any]:
+    obj = start_manifest(template, kind, spec)
+    if "containers" in obj["spec"]:
+        raise ConfigError("the Model template must use primaryContainer, not containers", param="template")
+    return obj
+
+
 def build_model(template: Mapping[str, Any], spec: ModelSpec) -> dict[str, Any]:
     """A legacy Model manifest for ``spec`` from the ``model.yaml`` template (a ``primaryContainer``)."""
-    obj = _start(template, LEGACY_MODEL, spec)
+    obj = _model(template, LEGACY_MODEL, spec)
     body = obj["spec"]
-    if "containers" in body:
-        raise ConfigError("the Model template must use primaryContainer, not containers", param="template")
     body["region"] = spec.region
     body["executionRoleArn"] = spec.role_arn
-    container = _section(body, "primaryContainer")
+    container = section(body, "primaryContainer")
     container["image"] = spec.image
     container["modelDataUrl"] = spec.model_data_url
     return obj
 
 
+def build_ack_model(template: Mapping[str, Any], spec: ModelSpec) -> dict[str, Any]:
+    """An ACK Model manifest for ``spec`` from ``ack/model.yaml``: ``spec.modelName`` is ``spec.cr_name``."""
+    _sagemaker_name(spec.cr_name, "cr_name")
+    obj = _model(template, ACK_MODEL, spec)
+    obj["metadata"]["annotations"][REGION_ANNOTATION] = spec.region
+    body = obj["spec"]
+    body["modelName"] = spec.cr_name
+    body["executionRoleARN"] = spec.role_arn
+    container = section(body, "primaryContainer")
+    container["image"] = spec.image
+    container["modelDataURL"] = spec.model_data_url
+    return obj
+
+
+def _transform(
+    template: Mapping[str, Any], kind: ResourceKind, spec: BatchTransformSpec, uri_field: str
+) -> dict[str, Any]:
+    obj = start_manifest(template, kind, spec)
+    body = obj["spec"]
+    body["transformJobName"] = spec.job_name  # explicit: the controller tracks exactly this job
+    body["modelName"] = spec.model_name
+    source = section(section(section(body, "transformInput"), "dataSource"), "s3DataSource")
+    source["s3DataType"] = "S3Prefix"
+    source[uri_field] = spec.input_uri
+    section(body, "transformOutput")["s3OutputPath"] = spec.output_uri
+    if not isinstance(body.get("transformResources"), dict):
+        raise ConfigError(f"the {kind.kind} template needs transformResources", param="template")
+    return obj
+
+
 def build_batch_transform_job(template: Mapping[str, Any], spec: BatchTransformSpec) -> dict[str, Any]:
     """A legacy BatchTransformJob manifest for ``spec`` from the ``batchtransformjob.yaml`` template."""
-    obj = _start(template, LEGACY_BATCH_TRANSFORM_JOB, spec)
-    body = obj["spec"]
-    body["transformJobName"] = spec.job_name  # explicit: the operator tracks exactly this job
-    body["region"] = spec.region
-    body["modelName"] = spec.model_name
-    source = _section(_section(_section(body, "transformInput"), "dataSource"), "s3DataSource")
-    source["s3DataType"] = "S3Prefix"
-    source["s3Uri"] = spec.input_uri
-    _section(body, "transformOutput")["s3OutputPath"] = spec.output_uri
-    if not isinstance(body.get("transformResources"), dict):
-        raise ConfigError("the BatchTransformJob template needs transformResources", param="template")
+    obj = _transform(template, LEGACY_BATCH_TRANSFORM_JOB, spec, "s3Uri")
+    obj["spec"]["region"] = spec.region
+    return obj
+
+
+def build_ack_transform_job(template: Mapping[str, Any], spec: BatchTransformSpec) -> dict[str, Any]:
+    """An ACK TransformJob manifest for ``spec`` from the ``ack/transformjob.yaml`` template."""
+    obj = _transform(template, ACK_TRANSFORM_JOB, spec, "s3URI")
+    obj["metadata"]["annotations"][REGION_ANNOTATION] = spec.region
     return obj

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.build import _section, _start, merge_hyperparameters
+from sagemaker_k8s.manifests.build import merge_hyperparameters, section, start_manifest
 from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB
 from sagemaker_k8s.manifests.naming import is_valid_sagemaker_name
 from sagemaker_k8s.manifests.specs import (
@@ -131,11 +131,11 @@ def parameter_ranges(ranges: Mapping[str, Mapping[str, float]]) -> dict[str, lis
 
 def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[str, Any]:
     """A legacy HyperparameterTuningJob manifest for ``spec`` from ``hyperparametertuningjob.yaml``."""
-    obj = _start(template, LEGACY_HPO_JOB, spec)
+    obj = start_manifest(template, LEGACY_HPO_JOB, spec)
     body = obj["spec"]
     body["hyperParameterTuningJobName"] = spec.job_name  # explicit: else the controller writes the uid
     body["region"] = spec.region
-    config = _section(body, "hyperParameterTuningJobConfig")
+    config = section(body, "hyperParameterTuningJobConfig")
     config["strategy"] = spec.strategy
     config["hyperParameterTuningJobObjective"] = {
         "type": spec.objective_type,
@@ -146,25 +146,25 @@ def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[s
         "maxParallelTrainingJobs": spec.max_parallel,
     }
     config["parameterRanges"] = parameter_ranges(spec.ranges)
-    definition = _section(body, "trainingJobDefinition")
+    definition = section(body, "trainingJobDefinition")
     definition["roleArn"] = spec.role_arn
-    algorithm = _section(definition, "algorithmSpecification")
+    algorithm = section(definition, "algorithmSpecification")
     algorithm.pop("algorithmName", None)  # trainingImage and algorithmName are mutually exclusive
     algorithm["trainingImage"] = spec.image
     algorithm.setdefault("trainingInputMode", "File")
-    _section(definition, "outputDataConfig")["s3OutputPath"] = spec.s3_uri("output")
+    section(definition, "outputDataConfig")["s3OutputPath"] = spec.s3_uri("output")
     channels = definition.get("inputDataConfig")
     if not isinstance(channels, list) or not channels:
         raise ConfigError("template has no inputDataConfig channels", param="template")
     for channel in channels:
         if not isinstance(channel, dict) or not isinstance(channel.get("channelName"), str):
             raise ConfigError("every template channel needs a channelName", param="template")
-        source = _section(_section(channel, "dataSource"), "s3DataSource")
+        source = section(section(channel, "dataSource"), "s3DataSource")
         source["s3Uri"] = spec.s3_uri(channel["channelName"])
-    _section(definition, "resourceConfig").update(
+    section(definition, "resourceConfig").update(
         instanceType=spec.instance_type, instanceCount=spec.instance_count, volumeSizeInGB=spec.volume_size_gb
     )
-    _section(definition, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
+    section(definition, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
     static = merge_hyperparameters(definition.get("staticHyperParameters"), spec.hyperparameters)
     definition["staticHyperParameters"] = [hp for hp in static if hp["name"] not in spec.ranges]
     return obj

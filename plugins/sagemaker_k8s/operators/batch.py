@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourAttribute
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
     from sagemaker_k8s.run_config import RunConfig
@@ -42,8 +42,8 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
 
     template_fields: Sequence[str] = ("config", "dataset")
     ui_color = "#d8ecf0"
-    model_kind = FlavourAttribute("LEGACY_MODEL")
-    transform_kind = FlavourAttribute("LEGACY_BATCH_TRANSFORM_JOB")
+    model_kind = FlavourKind("model")
+    transform_kind = FlavourKind("transform")
 
     def __init__(
         self,

@@ -1,7 +1,9 @@
 """Resolve the run's configuration first: params, then Airflow Variables, then the AWS connection.
 
 Everything is validated here, before any task touches S3, IAM or Kubernetes; the result goes to
-XCom as a plain dict that every later task re-validates with ``RunConfig.from_dict``.
+XCom as a plain dict that every later task re-validates with ``RunConfig.from_dict``. With
+``flavour: auto`` this is also where the controller is chosen, from the CRDs on the cluster (one read;
+both or neither installed fails here, with the fix), so every later task sees ``legacy`` or ``ack``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,21 @@ from sagemaker_k8s.params import PARAM_SPECS
 class SageMakerK8sResolveConfigOperator(BaseOperator):
     ui_color = "#eeeeee"
 
-    def __init__(self, *, aws_conn_id: str | None = "aws_default", **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        aws_conn_id: str | None = "aws_default",
+        kubernetes_conn_id: str = "kubernetes_default",
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.aws_conn_id = aws_conn_id
+        self.kubernetes_conn_id = kubernetes_conn_id
+
+    def _installed_crds(self) -> set[str]:
+        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
+
+        return SageMakerK8sHook(self.kubernetes_conn_id).crd_names()
 
     def _connection_region(self) -> str | None:
         from airflow.sdk.exceptions import AirflowNotFoundException
@@ -45,6 +59,11 @@ class SageMakerK8sResolveConfigOperator(BaseOperator):
             if spec.variable
         }
         cfg = resolve_run_config(params, variables=variables, connection_region=self._connection_region())
+        if cfg.flavour == "auto":
+            from sagemaker_k8s.manifests.flavours import choose_flavour
+
+            cfg = cfg.with_flavour(choose_flavour("auto", self._installed_crds()))
+            self.log.info("flavour auto: the cluster has the %s controller's CRDs", cfg.flavour)
         for key, value in cfg.to_dict().items():
             if key != "origins":
                 self.log.info("%-22s %-55s (%s)", key, value, cfg.origins.get(key, "param"))

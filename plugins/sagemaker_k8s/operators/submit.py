@@ -42,6 +42,31 @@ def job_spec_fields(cfg, dag_id: str, run_id: str, task_id: str, job_name: str) 
     }
 
 
+def adopt_if_orphaned(hook, kind: ResourceKind, body: dict, job_exists) -> dict:
+    """ACK: ``body`` with the adoption annotations when its CR is gone but its SageMaker job is not.
+
+    ACK refuses to create a job whose name exists (``ACK.Terminal``); a retry or clear after someone
+    deleted the CR (ACK keeps finished jobs, and a running one is stopped, not removed) must track
+    that job instead. ``job_exists(name) -> bool`` asks SageMaker. A CR that exists is left to
+    ``submit_or_reattach``.
+    """
+    from sagemaker_k8s.manifests.ack import adoption_annotations
+
+    name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
+    job_name = body["spec"][kind.name_field]
+    if hook.find(kind, name, namespace) is not None or not job_exists(job_name):
+        return body
+    log.info(
+        "%s %s/%s is gone but SageMaker job %s exists: adopting it", kind.kind, namespace, name, job_name
+    )
+    body = {**body, "metadata": {**body["metadata"]}}
+    body["metadata"]["annotations"] = {
+        **body["metadata"].get("annotations", {}),
+        **adoption_annotations(kind, job_name),
+    }
+    return body
+
+
 def submit_or_reattach(hook, kind: ResourceKind, body: dict) -> tuple[dict, bool]:
     """Validate ``body``, then create it or reattach. Returns ``(object, reattached)``."""
     validate_resource(kind, body)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTuningJobLink
-from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourAttribute
+from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
     from sagemaker_k8s.run_config import RunConfig
@@ -36,7 +36,7 @@ class SageMakerK8sTuningOperator(CustomResourceTaskMixin, BaseOperator):
     template_fields: Sequence[str] = ("config", "template")
     operator_extra_links = (SageMakerTuningJobLink(),)
     ui_color = "#ffd8b1"
-    kind = FlavourAttribute("LEGACY_HPO_JOB")
+    kind = FlavourKind("tuning")
 
     def __init__(
         self,

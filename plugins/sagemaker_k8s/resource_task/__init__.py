@@ -10,20 +10,23 @@ from functools import cached_property
 from typing import Any
 
 
-class FlavourAttribute:
-    """A class attribute naming a ``manifests.flavours`` constant, imported on first access.
+class FlavourKind:
+    """The ``ResourceKind`` playing ``role`` (``manifests.flavours.KINDS_BY_ROLE``) on the task's flavour.
 
-    ``kind = FlavourAttribute("LEGACY_TRAINING_JOB")`` reads like the constant from the class and
-    from instances alike, without importing the flavour and status tables when the DAG is parsed.
+    ``kind = FlavourKind("training")`` on a task class whose instances have a ``flavour`` attribute
+    (``legacy`` or ``ack``, from the run's config or the submit task's XCom); the flavour tables are
+    imported on first access, not when the DAG is parsed.
     """
 
-    def __init__(self, constant: str) -> None:
-        self.constant = constant
+    def __init__(self, role: str) -> None:
+        self.role = role
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        from sagemaker_k8s.manifests import flavours
+        if instance is None:
+            return self
+        from sagemaker_k8s.manifests.flavours import kind_of
 
-        return getattr(flavours, self.constant)
+        return kind_of(self.role, instance.flavour)
 
 
 class CustomResourceTaskMixin:
@@ -33,6 +36,15 @@ class CustomResourceTaskMixin:
     kubernetes_conn_id: str
     ack_timeout: float
     reconciling_timeout: float
+
+    @property
+    def flavour(self) -> str:
+        """``legacy`` or ``ack``: the run config's (``config``), which resolve_config made concrete."""
+        config = getattr(self, "config", None)
+        flavour = config.get("flavour") if isinstance(config, dict) else None
+        if flavour not in ("legacy", "ack"):
+            raise ValueError(f"{type(self).__name__}: no resolved flavour in its config ({flavour!r})")
+        return flavour
 
     @cached_property
     def hook(self):

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 class CustomResourceWaitSensor(CustomResourceTaskMixin, BaseSensorOperator):
     ui_color = "#ffefd5"
-    kind: Any  # a FlavourAttribute in each subclass
+    kind: Any  # a FlavourKind in each subclass
     #: What ``on_kill`` says deleting the CR does.
     kill_effect = "the operator stops the job"
 
@@ -68,6 +68,12 @@ class CustomResourceWaitSensor(CustomResourceTaskMixin, BaseSensorOperator):
         raise NotImplementedError
 
     # -- shared ---------------------------------------------------------------------------------------
+    @property
+    def flavour(self) -> str:
+        """The controller flavour the submit task used (XComs from before ACK support are legacy)."""
+        submitted = self.submitted
+        return submitted.get("flavour", "legacy") if isinstance(submitted, dict) else "legacy"
+
     @property
     def _target(self) -> tuple[str, str]:
         return self.submitted["name"], self.submitted["namespace"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.resource_task import FlavourAttribute
+from sagemaker_k8s.resource_task import FlavourKind
 from sagemaker_k8s.sensors.resource import CustomResourceWaitSensor
 
 # Imported at DAG parse time: the tuning helpers and the hooks are imported where used.
@@ -28,7 +28,7 @@ class SageMakerK8sTuningSensor(CustomResourceWaitSensor):
     "max_runtime_seconds", "s3_output_path", "objective", ...}``)."""
 
     template_fields: Sequence[str] = ("tuning",)
-    kind = FlavourAttribute("LEGACY_HPO_JOB")
+    kind = FlavourKind("tuning")
     kill_effect = "the operator stops the tuning job and its training jobs"
 
     def __init__(self, *, tuning: dict | Any, **kwargs) -> None:
