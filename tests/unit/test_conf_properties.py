@@ -32,7 +32,7 @@ from sagemaker_k8s.dataset.layout import channel_uri, labels_key, object_keys
 from sagemaker_k8s.dataset.sources import parse_source
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.build import hyperparameter_value
-from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
+from sagemaker_k8s.manifests.flavours import ACK_TRAINING_JOB, LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
 from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, ecr_domain, partition, xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.validate import validate_resource
@@ -325,7 +325,9 @@ def form_accepts(name: str, value: Any) -> bool:
 
 
 def resolve(conf: dict[str, Any]) -> RunConfig:
-    return resolve_run_config(conf, variables=VARIABLES, connection_region=None)
+    """resolve_config's result, its flavour made legacy (what these checks build; the ACK manifests
+    are checked in ``assert_accepted_downstream``)."""
+    return resolve_run_config(conf, variables=VARIABLES, connection_region=None).with_flavour("legacy")
 
 
 def names_param(problem: str, name: str) -> bool:
@@ -476,10 +478,13 @@ def test_every_conf_is_rejected_naming_an_offending_param_or_accepted(conf: dict
 
 # -- (b) ------------------------------------------------------------------------------------------------
 def assert_accepted_downstream(cfg: RunConfig) -> None:
-    """Every later task takes the values: no late rejection after resolve_config said yes."""
+    """Every later task takes the values: no late rejection after resolve_config said yes (on either
+    flavour: ``auto`` becomes either one, depending on the cluster)."""
     as_json = json.dumps(cfg.to_dict(), sort_keys=True)
     again = RunConfig.from_dict(json.loads(as_json))  # XCom is JSON, re-validated by every task
     assert json.dumps(again.to_dict(), sort_keys=True) == as_json
+    ack = cfg.with_flavour("ack")
+    validate_resource(ACK_TRAINING_JOB, training_operator().build(ack, DAG_ID, RUN_ID))
     job, hosting = manifests(cfg)  # submit_training, promote_endpoint
     validate_resource(LEGACY_TRAINING_JOB, job)  # what submit_or_reattach checks before creating
     validate_resource(LEGACY_HOSTING_DEPLOYMENT, hosting)
