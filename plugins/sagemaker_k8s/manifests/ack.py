@@ -90,12 +90,17 @@ def build_ack_training_job(template: Mapping[str, Any], spec: TrainingJobSpec) -
     return obj
 
 
+def revision_stem(endpoint_name: str) -> str:
+    """What every revision name of the endpoint starts with (before ``-<hash>``)."""
+    return endpoint_name.lower()[:54].rstrip("-")
+
+
 def serving_revision(endpoint_name: str, model_data_url: str) -> str:
     """The Model and EndpointConfig name (CR and SageMaker) serving ``model_data_url`` on the endpoint:
-    ``<endpoint>-<8 hex of the endpoint and model URL>``, so a retry or a rerun of one promotion finds its own."""
+    ``<endpoint>-<8 hex of the endpoint and model URL>``, so a retry or a rerun of one promotion finds
+    its own."""
     suffix = short_hash(endpoint_name, model_data_url)
-    stem = endpoint_name.lower()[: 63 - len(suffix) - 1].rstrip("-")
-    name = f"{stem}-{suffix}"
+    name = f"{revision_stem(endpoint_name)}-{suffix}"
     if not (is_valid_dns_label(name) and is_valid_sagemaker_name(name)):
         raise ConfigError(
             f"endpoint name {endpoint_name[:80]!r} gives no valid revision name", param="endpoint_name"

@@ -79,7 +79,7 @@ class SageMakerK8sPromotionGateOperator(ServingEndpointMixin, BaseOperator, Bran
             test_accuracy=None if scoring is None else scoring["accuracy"],
             tuning_job=(training.get("tuning") or {}).get("job_name"),
         )
-        serving = self.hook.find(self.hd, cr_name, cfg.namespace)
+        serving = self.hook.find(self.serving_kind, cr_name, cfg.namespace)
         champion, _, _ = champion_records(serving)
         champion_metrics = None
         if champion is not None:

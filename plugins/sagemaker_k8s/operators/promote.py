@@ -46,10 +46,10 @@ class _ServingTask(ServingEndpointMixin, BaseOperator):
         from sagemaker_k8s.promotion.ownership import owner_of
 
         endpoint, cr_name = self.names(dag_id)
-        serving = self.hook.find(self.hd, cr_name, self.cfg.namespace)
+        serving = self.hook.find(self.serving_kind, cr_name, self.cfg.namespace)
         if serving is not None and owner_of(serving) != dag_id:
             raise AirflowFailException(
-                f"HostingDeployment {self.cfg.namespace}/{cr_name} (endpoint {endpoint}) is not this "
+                f"{self.serving_kind.kind} {self.cfg.namespace}/{cr_name} (endpoint {endpoint}) is not this "
                 f"pipeline's (it belongs to {owner_of(serving) or 'no Airflow DAG'}); see the preflight's fix"
             )
         return serving
@@ -73,8 +73,7 @@ class SageMakerK8sPromoteOperator(_ServingTask):
         from sagemaker_k8s.constants import LABEL_DAG_ID
         from sagemaker_k8s.manifests.images import partition
         from sagemaker_k8s.operators.gate import pull_decision
-        from sagemaker_k8s.operators.serving import champion_records, model_of
-        from sagemaker_k8s.operators.submit import submit_or_reattach
+        from sagemaker_k8s.operators.serving import champion_records
         from sagemaker_k8s.promotion.record import ModelRecord, promotion_patch
         from sagemaker_k8s.promotion.rollout import Baseline
 
@@ -92,23 +91,22 @@ class SageMakerK8sPromoteOperator(_ServingTask):
         if serving is None:
             if self.aws.live_endpoint(endpoint) is not None:
                 raise AirflowFailException(
-                    f"SageMaker endpoint {endpoint} exists but no HostingDeployment manages it; refusing to "
-                    f"take it over (aws sagemaker delete-endpoint --endpoint-name {endpoint}, "
+                    f"SageMaker endpoint {endpoint} exists but no {self.serving_kind.kind} manages it; "
+                    f"refusing to take it over (aws sagemaker delete-endpoint --endpoint-name {endpoint}, "
                     "or choose another endpoint_name)"
                 )
             candidate = challenger.as_candidate()
             annotations = {LABEL_DAG_ID: dag_id, **promotion_patch(candidate)["metadata"]["annotations"]}
-            submit_or_reattach(self.hook, self.hd, self.build(dag_id, challenger.model_uri, annotations))
-            self.log.info(
-                "creating endpoint %s (HostingDeployment %s) for %s", endpoint, cr_name, challenger.model_uri
-            )
+            self.create_serving(dag_id, challenger.model_uri, annotations)
+            self.log.info("creating endpoint %s (%s %s) for %s", endpoint, self.serving_kind.kind, cr_name,
+                          challenger.model_uri)  # fmt: skip
         elif (
             candidate
             and candidate.model_uri == challenger.model_uri
-            and model_of(serving) == challenger.model_uri
+            and self.wanted_model(serving) == challenger.model_uri
         ):
             self.log.info("reattaching to the promotion of %s already under way", challenger.model_uri)
-        elif model_of(serving) == challenger.model_uri:  # a rerun after it was recorded: verify only
+        elif self.wanted_model(serving) == challenger.model_uri:  # a rerun after it was recorded: verify only
             self.log.info("%s already asks for %s; verifying that it is live", cr_name, challenger.model_uri)
             candidate = _with_baseline(decision["challenger"], Baseline.of(self.aws.live_endpoint(endpoint)))
         else:
@@ -183,14 +181,17 @@ class SageMakerK8sRecordChampionOperator(_ServingTask):
         dag_id = context["dag"].dag_id
         serving = self._owned_serving(dag_id)
         if serving is None:
-            raise AirflowFailException("the serving HostingDeployment is gone; nothing to record")
+            raise AirflowFailException(f"the serving {self.serving_kind.kind} is gone; nothing to record")
         previous, _, _ = champion_records(serving)
         challenger = ModelRecord(**self.promoted["challenger"])
         champion = challenger.as_champion(
             promoted_at=datetime.now(UTC).isoformat(timespec="seconds"), accuracy=self.smoke.get("accuracy")
         )
         meta = serving["metadata"]
-        self.hook.patch(self.hd, meta["name"], meta["namespace"], recorded_patch(champion, previous))
+        self.hook.patch(
+            self.serving_kind, meta["name"], meta["namespace"], recorded_patch(champion, previous)
+        )
+        self.prune_revisions(dag_id, keep={champion.model_uri})
         extra = {
             "endpoint_name": self.promoted["endpoint_name"],
             "endpoint_config": self.promoted["endpoint_config"],

@@ -39,20 +39,21 @@ class SageMakerK8sRetentionOperator(ServingEndpointMixin, BaseOperator):
         self.ack_timeout = self.reconciling_timeout = 0.0
 
     def execute(self, context) -> dict:
-        from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
+        from sagemaker_k8s.manifests.flavours import kind_of
         from sagemaker_k8s.operators.serving import champion_records
         from sagemaker_k8s.promotion.retention import select_for_deletion
 
         dag_id, namespace = context["dag"].dag_id, self.cfg.namespace
         _, cr_name = self.names(dag_id)
-        champion, previous, _ = champion_records(self.hook.find(self.hd, cr_name, namespace))
+        champion, previous, _ = champion_records(self.hook.find(self.serving_kind, cr_name, namespace))
         protected = {r.training_cr for r in (champion, previous) if r is not None}
-        jobs = self.hook.list(LEGACY_TRAINING_JOB, namespace, self._selector(dag_id, self.submit_task_id))
+        training_kind = kind_of("training", self.flavour)
+        jobs = self.hook.list(training_kind, namespace, self._selector(dag_id, self.submit_task_id))
         doomed = select_for_deletion(jobs, keep=self.cfg.keep_training_jobs, protected=protected)
         for name in doomed:
             self.log.info("retention: deleting finished TrainingJob %s/%s (SageMaker job and S3 model kept)",
                           namespace, name)  # fmt: skip
-            self.hook.delete(LEGACY_TRAINING_JOB, name, namespace)
+            self.hook.delete(training_kind, name, namespace)
         self.log.info("retention: %d training jobs of this pipeline, %d deleted, keep %d (+ champions %s)",
                       len(jobs), len(doomed), self.cfg.keep_training_jobs, sorted(protected))  # fmt: skip
         result = {"deleted": doomed, "kept": len(jobs) - len(doomed), "protected": sorted(protected)}
@@ -70,27 +71,29 @@ class SageMakerK8sRetentionOperator(ServingEndpointMixin, BaseOperator):
 
     def _retain_tuning(self, dag_id: str, namespace: str, records: list) -> dict:
         from sagemaker_k8s.exceptions import KubeNotFound
-        from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB
+        from sagemaker_k8s.manifests.flavours import kind_of
         from sagemaker_k8s.promotion.retention import select_tuning_for_deletion
 
+        tuning_kind = kind_of("tuning", self.flavour)
         assert self.tuning_submit_task_id
         protected = {n for r in records for n in (r.training_job, r.training_cr, r.tuning_job) if n}
         try:
             tunings = self.hook.list(
-                LEGACY_HPO_JOB, namespace, self._selector(dag_id, self.tuning_submit_task_id)
+                tuning_kind, namespace, self._selector(dag_id, self.tuning_submit_task_id)
             )
-        except KubeNotFound:  # no HyperparameterTuningJob CRD: this cluster never tuned
-            self.log.info("retention: no HyperparameterTuningJob CRD installed: no tuning CRs to retain")
+        except KubeNotFound:  # no tuning CRD: this cluster never tuned
+            self.log.info("retention: no %s CRD installed: no tuning CRs to retain", tuning_kind.kind)
             return {"deleted_tuning": [], "kept_tuning": 0}
         doomed = select_tuning_for_deletion(tunings, keep=self.cfg.keep_training_jobs, protected=protected)
         for name in doomed:
             self.log.info(
-                "retention: deleting finished HyperparameterTuningJob %s/%s (the controller deletes its "
-                "child TrainingJob CRs; SageMaker jobs and S3 models kept)",
+                "retention: deleting finished %s %s/%s (the legacy controller deletes its child "
+                "TrainingJob CRs; ACK has none; SageMaker jobs and S3 models kept)",
+                tuning_kind.kind,
                 namespace,
                 name,
             )
-            self.hook.delete(LEGACY_HPO_JOB, name, namespace)
+            self.hook.delete(tuning_kind, name, namespace)
         self.log.info(
             "retention: %d tuning jobs of this pipeline, %d deleted, keep %d (+ the champions')",
             len(tunings),

@@ -58,7 +58,7 @@ class SageMakerK8sRollbackOperator(_ServingTask):
         return "the promotion did not complete (see promote_endpoint and smoke_test_endpoint)"
 
     def execute(self, context) -> None:
-        from sagemaker_k8s.operators.serving import champion_records, model_of
+        from sagemaker_k8s.operators.serving import champion_records
         from sagemaker_k8s.promotion.record import rolled_back_patch
         from sagemaker_k8s.promotion.rollout import Baseline
 
@@ -71,15 +71,17 @@ class SageMakerK8sRollbackOperator(_ServingTask):
             raise AirflowFailException(f"{why}; the endpoint {endpoint} does not exist, nothing to roll back")
         champion, _, _ = champion_records(serving)
         if champion is None:
-            self.hook.delete(self.hd, cr_name, self.cfg.namespace)
+            self.hook.delete(self.serving_kind, cr_name, self.cfg.namespace)
+            self.prune_revisions(dag_id, keep=set())
             raise AirflowFailException(
-                f"{why}; there is no champion to roll back to, so HostingDeployment {cr_name} is deleted "
+                f"{why}; there is no champion to roll back to, so {self.serving_kind.kind} {cr_name} is "
+                "deleted "
                 f"(endpoint {endpoint} does not serve a model that failed; the next good run recreates it)"
             )
         live = self.aws.live_endpoint(endpoint)
         meta = serving["metadata"]
-        if model_of(serving) == champion.model_uri and live and live.model_url == champion.model_uri:
-            self.hook.patch(self.hd, meta["name"], meta["namespace"], rolled_back_patch())
+        if self.wanted_model(serving) == champion.model_uri and live and live.model_url == champion.model_uri:
+            self.hook.patch(self.serving_kind, meta["name"], meta["namespace"], rolled_back_patch())
             self._finish(context, champion, why, rolled=False)
         self.log.info("rolling endpoint %s back to champion %s (%s)", endpoint, champion.training_job,
                       champion.model_uri)  # fmt: skip
@@ -92,10 +94,11 @@ class SageMakerK8sRollbackOperator(_ServingTask):
 
         self._pull_inputs(context)
         _, cr_name = self.names(context["dag"].dag_id)
-        champion, _, _ = champion_records(self.hook.get(self.hd, cr_name, self.cfg.namespace))
+        champion, _, _ = champion_records(self.hook.get(self.serving_kind, cr_name, self.cfg.namespace))
         if champion is None:
             raise AirflowFailException("the champion record disappeared during the rollback")
         self.live_after(context, event, champion.model_uri)
+        self.prune_revisions(context["dag"].dag_id, keep={champion.model_uri})
         self._finish(context, champion, self._why(context), rolled=True)
 
     def _finish(self, context, champion, why: str, *, rolled: bool) -> None:

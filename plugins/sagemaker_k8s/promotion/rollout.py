@@ -3,6 +3,9 @@
 The legacy HostingDeployment controller writes ``status.endpointConfigName`` as the config it
 *wants* (the current generation's child) and copies ``failureReason`` from SageMaker; on a failed
 ``UpdateEndpoint`` SageMaker rolls back and the endpoint is ``InService`` again on the old config.
+On ACK the config wanted is the Endpoint's own ``spec.endpointConfigName``; a failed update leaves
+``ACK.ResourceSynced=False`` (``EndpointUpdateError``) while the controller retries it, so there a
+rollback seen live fails the wait at once instead of after the reconciling timeout.
 So the rollout is judged from both sides:
 
 * success: SageMaker says ``InService``, its endpoint config is the one the CR wants (and is not
@@ -19,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
+from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, ResourceKind
 from sagemaker_k8s.manifests.status import Phase, interpret
 from sagemaker_k8s.waiting import FAILED, RECONCILING_TIMEOUT, SUCCESS, Outcome, WaitPolicy, WaitState, assess
 
@@ -63,6 +66,34 @@ class Baseline:
         return cls(live.config_name, live.last_modified, live.failure_reason, live.model_url)
 
 
+def wanted_config(kind: ResourceKind, cr: Mapping[str, Any]) -> str | None:
+    """The endpoint config the serving CR asks for: legacy's ``status.endpointConfigName`` (its
+    generated child), ACK's ``spec.endpointConfigName``."""
+    part = (cr.get("spec") if kind.is_ack else cr.get("status")) or {}
+    value = part.get("endpointConfigName")
+    return value if isinstance(value, str) and value else None
+
+
+def _rolled_back(live: LiveEndpoint, baseline: Baseline, target_model: str) -> Outcome | None:
+    """The failure if SageMaker rolled an update back (InService on the baseline config, new reason)."""
+    rolled_back = (
+        live.status == "InService"
+        and baseline.config_name is not None
+        and live.config_name == baseline.config_name
+        and live.failure_reason
+        and (live.failure_reason != baseline.failure_reason or live.last_modified != baseline.last_modified)
+    )
+    if not rolled_back or live.model_url == target_model:
+        return None
+    reason = live.failure_reason
+    return Outcome(
+        FAILED,
+        "UpdateEndpoint failed and SageMaker rolled back: the endpoint is InService on "
+        f"{live.config_name} (model {live.model_url}), not on the new model: {reason}",
+        "failed", "UpdateRollback", reason,
+    )  # fmt: skip
+
+
 def assess_rollout(
     cr: Mapping[str, Any],
     live: LiveEndpoint | None,
@@ -72,45 +103,36 @@ def assess_rollout(
     now: float,
     state: WaitState,
     policy: WaitPolicy,
+    kind: ResourceKind = LEGACY_HOSTING_DEPLOYMENT,
 ) -> Outcome | None:
     """None while the rollout is on its way; otherwise the final `Outcome`."""
     meta = cr.get("metadata") or {}
-    what = f"HostingDeployment {meta.get('namespace', '?')}/{meta.get('name', '?')}"
+    what = f"{kind.kind} {meta.get('namespace', '?')}/{meta.get('name', '?')}"
     if meta.get("deletionTimestamp"):
         return Outcome(FAILED, f"{what} is being deleted: the endpoint goes with it", "failed", "Deleting")
-    verdict = interpret(LEGACY_HOSTING_DEPLOYMENT, cr)
+    verdict = interpret(kind, cr)
     if verdict.phase is Phase.FAILED:
         return Outcome(FAILED, f"{what} is {verdict.status}: {verdict.reason or 'no reason given'}",
                        verdict.phase.value, verdict.status, verdict.reason)  # fmt: skip
     if verdict.phase in (Phase.PENDING, Phase.RECONCILING):
-        outcome = assess(LEGACY_HOSTING_DEPLOYMENT, cr, now=now, state=state, policy=policy)
+        if kind.is_ack and live is not None and (failed := _rolled_back(live, baseline, target_model)):
+            return failed
+        outcome = assess(kind, cr, now=now, state=state, policy=policy)
         if outcome is not None and outcome.status != SUCCESS:
             return outcome
         return None
     state.reconciling_since = None
     if live is None:
         return None
-    wanted = (cr.get("status") or {}).get("endpointConfigName")
+    wanted = wanted_config(kind, cr)
     if live.status == "Failed":
         reason = live.failure_reason or "no reason given"
         return Outcome(FAILED, f"endpoint {live.config_name and 'on ' + live.config_name} Failed: {reason}",
                        "failed", "Failed", reason)  # fmt: skip
     if live.status != "InService":
         return None
-    rolled_back = (
-        baseline.config_name is not None
-        and live.config_name == baseline.config_name
-        and live.failure_reason
-        and (live.failure_reason != baseline.failure_reason or live.last_modified != baseline.last_modified)
-    )
-    if rolled_back and live.model_url != target_model:
-        reason = live.failure_reason
-        return Outcome(
-            FAILED,
-            "UpdateEndpoint failed and SageMaker rolled back: the endpoint is InService on "
-            f"{live.config_name} (model {live.model_url}), not on the new model: {reason}",
-            "failed", "UpdateRollback", reason,
-        )  # fmt: skip
+    if failed := _rolled_back(live, baseline, target_model):
+        return failed
     if (
         live.model_url == target_model
         and live.config_name == wanted
@@ -125,4 +147,4 @@ def assess_rollout(
     return None
 
 
-__all__ = ["RECONCILING_TIMEOUT", "Baseline", "LiveEndpoint", "assess_rollout"]
+__all__ = ["RECONCILING_TIMEOUT", "Baseline", "LiveEndpoint", "assess_rollout", "wanted_config"]

@@ -1,4 +1,5 @@
-"""A trigger that waits until a HostingDeployment's model is really live (promotion or rollback).
+"""A trigger that waits until the serving CR's model is really live (promotion or rollback): a
+legacy HostingDeployment or an ACK Endpoint (``api_version``/``kind``).
 
 Polls the CR through the Kubernetes API and the endpoint through SageMaker's (DescribeEndpoint →
 EndpointConfig → Model), and lets ``promotion.rollout.assess_rollout`` judge both. No side
@@ -16,7 +17,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
-from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
+from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, kind_for
 from sagemaker_k8s.promotion.rollout import Baseline, assess_rollout
 from sagemaker_k8s.waiting import DELETED, ERROR, WaitPolicy, WaitState
 
@@ -36,8 +37,12 @@ class SageMakerK8sRolloutTrigger(BaseTrigger):
         poll_interval: float = 10.0,
         ack_timeout: float = 120.0,
         reconciling_timeout: float = 600.0,
+        api_version: str = LEGACY_HOSTING_DEPLOYMENT.api_version,
+        kind: str = LEGACY_HOSTING_DEPLOYMENT.kind,
     ) -> None:
         super().__init__()
+        self.api_version = api_version
+        self.kind = kind
         self.name = name
         self.namespace = namespace
         self.endpoint_name = endpoint_name
@@ -65,12 +70,13 @@ class SageMakerK8sRolloutTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "ack_timeout": self.ack_timeout,
                 "reconciling_timeout": self.reconciling_timeout,
+                "api_version": self.api_version,
+                "kind": self.kind,
             },
         )
 
     def _event(self, payload: dict) -> TriggerEvent:
-        kind = LEGACY_HOSTING_DEPLOYMENT.kind
-        return TriggerEvent({**payload, "name": self.name, "namespace": self.namespace, "kind": kind})
+        return TriggerEvent({**payload, "name": self.name, "namespace": self.namespace, "kind": self.kind})
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -78,6 +84,7 @@ class SageMakerK8sRolloutTrigger(BaseTrigger):
         from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
         from sagemaker_k8s.hooks.kubernetes import AsyncSageMakerK8sHook
 
+        serving = kind_for(self.api_version, self.kind)
         kube = AsyncSageMakerK8sHook(self.kubernetes_conn_id)
         aws = SageMakerK8sAwsHook(self.aws_conn_id, self.region)
         policy = WaitPolicy(self.ack_timeout, self.reconciling_timeout)
@@ -86,9 +93,9 @@ class SageMakerK8sRolloutTrigger(BaseTrigger):
         last = None
         while True:
             try:
-                obj = await kube.get(LEGACY_HOSTING_DEPLOYMENT, self.name, self.namespace)
+                obj = await kube.get(serving, self.name, self.namespace)
             except KubeNotFound:
-                message = f"HostingDeployment {self.namespace}/{self.name} was deleted while waiting for it"
+                message = f"{self.kind} {self.namespace}/{self.name} was deleted while waiting for it"
                 yield self._event({"status": DELETED, "message": message})
                 return
             except KubeApiError as e:
@@ -101,7 +108,7 @@ class SageMakerK8sRolloutTrigger(BaseTrigger):
                 return
             outcome = assess_rollout(
                 obj, live, target_model=self.target_model, baseline=baseline,
-                now=time.time(), state=state, policy=policy,
+                now=time.time(), state=state, policy=policy, kind=serving,
             )  # fmt: skip
             if outcome is not None:
                 yield self._event(
@@ -116,8 +123,8 @@ class SageMakerK8sRolloutTrigger(BaseTrigger):
             )
             if seen != last:
                 self.log.info(
-                    "HostingDeployment %s/%s: %s; SageMaker: %s",
-                    self.namespace, self.name, seen[0] or "(no status yet)",
+                    "%s %s/%s: %s; SageMaker: %s",
+                    self.kind, self.namespace, self.name, seen[0] or "(no status yet)",
                     f"{live.status} on {live.config_name} ({live.model_url})" if live else "no endpoint yet",
                 )  # fmt: skip
                 last = seen
