@@ -206,7 +206,7 @@ with DAG(
         task_id="cleanup_tuning",
         submit_task_id=tuning.task_id,
         wait_task_id=tuned.task_id,
-        kind_name="LEGACY_HPO_JOB",
+        role="tuning",
     )
 
     preflight >> dataset >> mode >> [training, tuning]

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from sagemaker_k8s.exceptions import KubeNotFound
+from sagemaker_k8s.exceptions import KubeNotFound, SageMakerJobNotFound
 from sagemaker_k8s.run_config import resolve_run_config
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
@@ -92,12 +92,19 @@ class FakeAws:
     predictions: str = ""
     objects: dict[str, bytes] = field(default_factory=dict)
     transforms: dict[str, dict] = field(default_factory=dict)
-    tunings: dict[str, dict] = field(default_factory=dict)  # tuning job name -> tuning_result()
+    tunings: dict[str, dict] = field(default_factory=dict)  # tuning job name -> tuning_result(); else 404
 
     def final_metrics(self, job_name):
         return self.metrics.get(job_name, {})
 
     def tuning_result(self, tuning_job_name):
+        if tuning_job_name not in self.tunings:
+            raise SageMakerJobNotFound(
+                f"SageMaker DescribeHyperParameterTuningJob of {tuning_job_name} failed: ResourceNotFound",
+                operation="DescribeHyperParameterTuningJob",
+                job_name=tuning_job_name,
+                code="ResourceNotFound",
+            )
         return copy.deepcopy(self.tunings[tuning_job_name])
 
     def live_endpoint(self, endpoint_name):

@@ -125,3 +125,22 @@ def test_holds_reads_the_status_when_the_spec_has_no_name():
 def test_tuning_keep_must_be_positive():
     with pytest.raises(ValueError):
         select_tuning_for_deletion(TUNINGS, keep=0, protected=())
+
+
+@pytest.mark.parametrize(
+    ("status", "deletable"),
+    [
+        ({"trainingJobStatus": "Completed"}, True),
+        ({"trainingJobStatus": "InProgress"}, False),
+        # ACK: a job whose spec the controller refused is over; one it still retries is not.
+        ({"conditions": [{"type": "ACK.Terminal", "status": "True", "message": "already exists"}]}, True),
+        ({"conditions": [{"type": "ACK.Recoverable", "status": "True", "message": "throttled"}]}, False),
+    ],
+)
+def test_ack_training_jobs_are_judged_by_the_ack_table(status, deletable):
+    from sagemaker_k8s.manifests.flavours import ACK_TRAINING_JOB
+
+    old = job("old", 1)
+    old["status"] = status
+    doomed = select_for_deletion([job("new", 2), old], keep=1, protected=(), kind=ACK_TRAINING_JOB)
+    assert doomed == (["old"] if deletable else [])

@@ -1,11 +1,15 @@
-"""The legacy HyperparameterTuningJob: its manifest, where its best model is, and a progress line.
+"""The tuning job CR (legacy ``HyperparameterTuningJob``, ACK ``HyperParameterTuningJob``): its manifest,
+where its best model is, and a progress line.
 
 ``build_tuning_job`` sets fields structurally, like ``manifests.build``: the tuning job's name
 (explicit and deterministic, at most 32 characters), the training job definition (image, role, the
 train/validation channels, ``s3://<bucket>/<prefix>/output/``, resources, per-job stopping condition,
 the static hyperparameters without the tuned names) and the tuning config (strategy, objective,
 resource limits, parameter ranges; min/max are strings in the CRD, scaling ``Auto``).
-Pure: no I/O.
+``build_ack_tuning_job`` sets the same values in ACK's spelling (see ``manifests.ack``): the region
+annotation instead of ``spec.region``, ``type_``, ``roleARN``, ``s3URI``, a static hyperparameter map.
+ACK's status has no training job counters (they come from DescribeHyperParameterTuningJob) and ACK
+launches no child TrainingJob CRs. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
+from sagemaker_k8s.manifests.ack import REGION_ANNOTATION, merge_hyperparameter_map
 from sagemaker_k8s.manifests.build import merge_hyperparameters, section, start_manifest
-from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB
+from sagemaker_k8s.manifests.flavours import ACK_HPO_JOB, LEGACY_HPO_JOB
 from sagemaker_k8s.manifests.naming import is_valid_sagemaker_name
 from sagemaker_k8s.manifests.specs import (
     HyperValue,
@@ -34,6 +39,9 @@ _RANGE_FIELDS = {"integer": "integerParameterRanges", "continuous": "continuousP
 #: (status.trainingJobStatusCounters key, what the progress line calls it)
 _COUNTERS = (("completed", "completed"), ("inProgress", "in progress"), ("totalError", "errors"),
              ("stopped", "stopped"))  # fmt: skip
+#: (status.trainingJobStatusCounters key, ``aws.tuning.counters`` key): ACK's come from SageMaker
+_DESCRIBED_COUNTERS = (("completed", "completed"), ("inProgress", "in_progress"),
+                       ("totalError", "total_error"), ("stopped", "stopped"))  # fmt: skip
 
 
 def _bound(name: str, which: str, value: object, kind: str) -> None:
@@ -52,7 +60,7 @@ def _bound(name: str, which: str, value: object, kind: str) -> None:
 
 @dataclass(frozen=True)
 class TuningJobSpec(TrainingJobSpec):
-    """Run values for one legacy HyperparameterTuningJob (see :func:`build_tuning_job`).
+    """Run values for one tuning job (see :func:`build_tuning_job`, :func:`build_ack_tuning_job`).
 
     The training fields describe every training job the tuning job launches (``job_name`` is the
     *tuning* job's name, <= 32 characters); ``hyperparameters`` are the run's static ones, which
@@ -129,16 +137,10 @@ def parameter_ranges(ranges: Mapping[str, Mapping[str, float]]) -> dict[str, lis
     return out
 
 
-def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[str, Any]:
-    """A legacy HyperparameterTuningJob manifest for ``spec`` from ``hyperparametertuningjob.yaml``."""
-    obj = start_manifest(template, LEGACY_HPO_JOB, spec)
-    body = obj["spec"]
-    body["hyperParameterTuningJobName"] = spec.job_name  # explicit: else the controller writes the uid
-    body["region"] = spec.region
-    config = section(body, "hyperParameterTuningJobConfig")
+def _fill_config(config: dict[str, Any], spec: TuningJobSpec, type_field: str) -> None:
     config["strategy"] = spec.strategy
     config["hyperParameterTuningJobObjective"] = {
-        "type": spec.objective_type,
+        type_field: spec.objective_type,
         "metricName": spec.objective_metric,
     }
     config["resourceLimits"] = {
@@ -146,8 +148,13 @@ def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[s
         "maxParallelTrainingJobs": spec.max_parallel,
     }
     config["parameterRanges"] = parameter_ranges(spec.ranges)
-    definition = section(body, "trainingJobDefinition")
-    definition["roleArn"] = spec.role_arn
+
+
+def _fill_definition(
+    definition: dict[str, Any], spec: TuningJobSpec, role_field: str, uri_field: str
+) -> None:
+    """The training job definition's fields but the static hyperparameters (spelt per flavour)."""
+    definition[role_field] = spec.role_arn
     algorithm = section(definition, "algorithmSpecification")
     algorithm.pop("algorithmName", None)  # trainingImage and algorithmName are mutually exclusive
     algorithm["trainingImage"] = spec.image
@@ -160,13 +167,40 @@ def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[s
         if not isinstance(channel, dict) or not isinstance(channel.get("channelName"), str):
             raise ConfigError("every template channel needs a channelName", param="template")
         source = section(section(channel, "dataSource"), "s3DataSource")
-        source["s3Uri"] = spec.s3_uri(channel["channelName"])
+        source[uri_field] = spec.s3_uri(channel["channelName"])
     section(definition, "resourceConfig").update(
         instanceType=spec.instance_type, instanceCount=spec.instance_count, volumeSizeInGB=spec.volume_size_gb
     )
     section(definition, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
+
+
+def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[str, Any]:
+    """A legacy HyperparameterTuningJob manifest for ``spec`` from ``hyperparametertuningjob.yaml``."""
+    obj = start_manifest(template, LEGACY_HPO_JOB, spec)
+    body = obj["spec"]
+    body["hyperParameterTuningJobName"] = spec.job_name  # explicit: else the controller writes the uid
+    body["region"] = spec.region
+    _fill_config(section(body, "hyperParameterTuningJobConfig"), spec, "type")
+    definition = section(body, "trainingJobDefinition")
+    _fill_definition(definition, spec, "roleArn", "s3Uri")
     static = merge_hyperparameters(definition.get("staticHyperParameters"), spec.hyperparameters)
     definition["staticHyperParameters"] = [hp for hp in static if hp["name"] not in spec.ranges]
+    return obj
+
+
+def build_ack_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[str, Any]:
+    """An ACK HyperParameterTuningJob manifest for ``spec`` from ``ack/hyperparametertuningjob.yaml``:
+    the legacy job's values, with the region annotation, ``type_``, ``roleARN``, ``s3URI`` and a
+    ``staticHyperParameters`` map."""
+    obj = start_manifest(template, ACK_HPO_JOB, spec)
+    obj["metadata"]["annotations"][REGION_ANNOTATION] = spec.region
+    body = obj["spec"]
+    body["hyperParameterTuningJobName"] = spec.job_name  # ACK generates no names
+    _fill_config(section(body, "hyperParameterTuningJobConfig"), spec, "type_")
+    definition = section(body, "trainingJobDefinition")
+    _fill_definition(definition, spec, "roleARN", "s3URI")
+    static = merge_hyperparameter_map(definition.get("staticHyperParameters"), spec.hyperparameters)
+    definition["staticHyperParameters"] = {k: v for k, v in static.items() if k not in spec.ranges}
     return obj
 
 
@@ -209,5 +243,15 @@ def render_progress(status: Mapping[str, Any] | None) -> str:
     best = status.get("bestTrainingJob")
     best_name = _short(best.get("trainingJobName"), 80) if isinstance(best, Mapping) else None
     line = f"{state}; {jobs}; best so far: {best_name or 'none yet'}"
-    additional = _short(status.get("additional"))
-    return f"{line} ({additional})" if additional else line
+    reason = _short(status.get("additional")) or _short(status.get("failureReason"))  # legacy, ACK
+    return f"{line} ({reason})" if reason else line
+
+
+def render_ack_progress(status: Mapping[str, Any] | None, counters: Mapping[str, Any] | None) -> str:
+    """:func:`render_progress` for an ACK tuning CR, whose status has no counters: ``counters`` are
+    DescribeHyperParameterTuningJob's (``aws.tuning.counters``, snake_case; None: none yet)."""
+    status = dict(status) if isinstance(status, Mapping) else {}
+    status.pop("trainingJobStatusCounters", None)
+    if isinstance(counters, Mapping):
+        status["trainingJobStatusCounters"] = {k: counters.get(ours) for k, ours in _DESCRIBED_COUNTERS}
+    return render_progress(status)

@@ -1,14 +1,17 @@
 """Batch scoring: the challenger's accuracy on the whole test split, by a SageMaker batch transform.
 
 Three steps in one task, deferring twice: create a stand-alone ``Model`` CR for the challenger's
-``model.tar.gz`` and wait until it is ``Created``; create a ``BatchTransformJob`` CR over the
-uploaded ``test/`` folder with that model's SageMaker name and wait until it ends; read every
-``<input>.out`` object in input order and score it against the labels. Names derive from
+``model.tar.gz`` and wait until it is ready (legacy: ``Created``; ACK: ``ACK.ResourceSynced=True``);
+create a transform job CR (legacy ``BatchTransformJob``, ACK ``TransformJob``) over the uploaded
+``test/`` folder with that model's SageMaker name (legacy: ``status.sageMakerModelName``; ACK: the
+Model's ``spec.modelName``, its CR name) and wait until it ends; read every ``<input>.out`` object in
+input order and score it against the labels. Only the manifests and the model's name differ per
+flavour: the steps, reattaching, clearing and deleting are one code path. Names derive from
 (dag_id, run_id, task_id), so a retry reattaches to the same CRs; a task cleared after success
 (its CRs deleted) finds the transform ``Completed`` in SageMaker and scores its output again.
 
 The Model exists only for the transform: its CR (and so the SageMaker model) is deleted once the
-transform has ended, successfully or not. The BatchTransformJob CR is deleted after a successful
+transform has ended, successfully or not. The transform job CR is deleted after a successful
 score (SageMaker keeps the job's record, S3 its output) and kept after a failure, for inspection.
 """
 
@@ -36,11 +39,13 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
     :param config: the run's resolved configuration (``RunConfig.to_dict()``, usually an XComArg)
     :param dataset: ``upload_dataset``'s XCom (``{"test": s3 folder, "test_labels": s3 object, ...}``)
     :param training_task_ids: the tasks that may have pushed the challenger; the first that did is used
+    :param model_template, transform_template: legacy CR templates under ``include/manifests``
+    :param ack_model_template, ack_transform_template: the ACK flavour's
     Returns ``{"accuracy", "rows", "correct", "output", "transform_job", "model", "training_job"}``;
     skipped when the run's ``batch_scoring`` is false.
     """
 
-    template_fields: Sequence[str] = ("config", "dataset")
+    template_fields: Sequence[str] = ("config", "dataset")  # not the templates: file names, not Jinja
     ui_color = "#d8ecf0"
     model_kind = FlavourKind("model")
     transform_kind = FlavourKind("transform")
@@ -60,6 +65,8 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         transform_timeout: float = 6 * 3600.0,
         model_template: str = "model.yaml",
         transform_template: str = "batchtransformjob.yaml",
+        ack_model_template: str = "ack/model.yaml",
+        ack_transform_template: str = "ack/transformjob.yaml",
         **kwargs,
     ) -> None:
         kwargs.setdefault("trigger_rule", "none_failed_min_one_success")  # one training wait is skipped
@@ -76,6 +83,8 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         self.transform_timeout = transform_timeout
         self.model_template = model_template
         self.transform_template = transform_template
+        self.ack_model_template = ack_model_template
+        self.ack_transform_template = ack_transform_template
         self._names: tuple[str, str, str] | None = None  # (model CR, transform CR = job, namespace)
 
     @cached_property
@@ -91,7 +100,8 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         return SageMakerK8sAwsHook(self.aws_conn_id, self.cfg.region)
 
     def names(self, context) -> tuple[str, str, str]:
-        """(Model CR, BatchTransformJob CR and SageMaker job, namespace) of this run's task."""
+        """(Model CR, transform CR and SageMaker job, namespace) of this run's task; on ACK the Model CR's
+        name is also the SageMaker model's."""
         from sagemaker_k8s.manifests.naming import resource_name
 
         dag_id, run_id = context["dag"].dag_id, context["run_id"]
@@ -111,9 +121,9 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         model_cr, job, namespace = self.names(context)
         transform = self.hook.find(self.transform_kind, job, namespace)
         if transform is not None:  # a retry after the Model step: wait for the transform again
-            self.log.info("reattaching to BatchTransformJob %s/%s", namespace, job)
+            self.log.info("reattaching to %s %s/%s", self.transform_kind.kind, namespace, job)
             return self._defer(self.transform_kind, job, "transform_done")
-        earlier = finished_elsewhere(self.aws.transform_job(job), job)
+        earlier = finished_elsewhere(self.aws.transform_job(job), job, self.transform_kind)
         if earlier is not None:  # cleared after success: the CRs are gone, SageMaker's record is not
             self.log.info("transform job %s already completed in SageMaker: scoring its output", job)
             return self._score(context, challenger, earlier)
@@ -123,11 +133,11 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
                       "reattached" if reattached else "created")  # fmt: skip
         return self._defer(self.model_kind, model_cr, "model_ready")
 
-    # -- step 2: the BatchTransformJob -----------------------------------------------------------------
+    # -- step 2: the transform job -------------------------------------------------------------------
     # Each step reads what it needs again (XCom, SageMaker) instead of carrying it in the defer's
     # kwargs: `airflow dags test` resumes a deferred task with the event alone.
     def model_ready(self, context, event: Any) -> None:
-        from sagemaker_k8s.operators.batch_steps import build_transform_cr
+        from sagemaker_k8s.operators.batch_steps import build_transform_cr, sagemaker_model_name
         from sagemaker_k8s.operators.submit import submit_or_reattach
         from sagemaker_k8s.resource_task.events import check_event
 
@@ -137,7 +147,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         except AirflowFailException:
             self._delete(self.model_kind, model_cr)  # nothing to keep; a clear starts over
             raise
-        model_name = status.get("sageMakerModelName")
+        model_name = sagemaker_model_name(self, status, model_cr)
         if not model_name:
             self._delete(self.model_kind, model_cr)
             raise AirflowFailException(f"Model {namespace}/{model_cr} is Created without sageMakerModelName")
@@ -207,7 +217,7 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
         if self._names is None:
             return
         model_cr, job, namespace = self._names
-        self.log.info("task killed: deleting BatchTransformJob %s/%s (stops the job) and Model %s/%s",
-                      namespace, job, namespace, model_cr)  # fmt: skip
+        self.log.info("task killed: deleting %s %s/%s (stops the job) and Model %s/%s",
+                      self.transform_kind.kind, namespace, job, namespace, model_cr)  # fmt: skip
         self.hook.delete(self.transform_kind, job, namespace)
         self.hook.delete(self.model_kind, model_cr, namespace)

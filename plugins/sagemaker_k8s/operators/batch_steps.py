@@ -1,5 +1,6 @@
 """The pieces of batch scoring (``operators.batch``) that need no Airflow task machinery: the two
-manifests, reading the transform's output objects, scoring them, and the failure message."""
+manifests (per flavour), the SageMaker model's name, reading the transform's output objects, scoring
+them, and the failure message."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def build_model_cr(op, context, model_path: str) -> dict:
     """The run's stand-alone Model serving ``model_path`` with the run's image and role."""
     from sagemaker_k8s.manifests.images import xgboost_image
     from sagemaker_k8s.manifests.load import load_template
-    from sagemaker_k8s.manifests.transform import ModelSpec, build_model
+    from sagemaker_k8s.manifests.transform import ModelSpec, build_ack_model, build_model
 
     cfg = op.cfg
     model_cr, _, namespace = op.names(context)
@@ -38,14 +39,26 @@ def build_model_cr(op, context, model_path: str) -> dict:
         model_data_url=model_path,
         **_metadata(op, context),
     )
+    if cfg.is_ack:
+        return build_ack_model(load_template(op.ack_model_template), spec)
     return build_model(load_template(op.model_template), spec)
 
 
+def sagemaker_model_name(op, status: dict, model_cr: str) -> str | None:
+    """The SageMaker name of the ready Model: legacy's generated ``status.sageMakerModelName``; on ACK
+    the Model's ``spec.modelName``, which ``build_ack_model`` set to the CR's name."""
+    return model_cr if op.cfg.is_ack else status.get("sageMakerModelName")
+
+
 def build_transform_cr(op, context, model_name: str) -> dict:
-    """The run's BatchTransformJob: the uploaded test folder through SageMaker model ``model_name``."""
+    """The run's transform job CR: the uploaded test folder through SageMaker model ``model_name``."""
     from sagemaker_k8s.dataset.scoring import batch_output_uri
     from sagemaker_k8s.manifests.load import load_template
-    from sagemaker_k8s.manifests.transform import BatchTransformSpec, build_batch_transform_job
+    from sagemaker_k8s.manifests.transform import (
+        BatchTransformSpec,
+        build_ack_transform_job,
+        build_batch_transform_job,
+    )
 
     cfg = op.cfg
     _, job, namespace = op.names(context)
@@ -59,10 +72,12 @@ def build_transform_cr(op, context, model_name: str) -> dict:
         output_uri=batch_output_uri(cfg.bucket, cfg.s3_prefix, job),
         **_metadata(op, context),
     )
+    if cfg.is_ack:
+        return build_ack_transform_job(load_template(op.ack_transform_template), spec)
     return build_batch_transform_job(load_template(op.transform_template), spec)
 
 
-def finished_elsewhere(described: dict | None, job: str) -> str | None:
+def finished_elsewhere(described: dict | None, job: str, kind) -> str | None:
     """For a transform job with no CR: its SageMaker model's name if it completed, None if there is no
     such job; any other state cannot be reattached to (SageMaker will not reuse the name)."""
     if described is None:
@@ -71,7 +86,7 @@ def finished_elsewhere(described: dict | None, job: str) -> str | None:
         return described["model_name"]
     reason = described.get("failure_reason") or "no reason given"
     raise AirflowFailException(
-        f"transform job {job} of this run exists in SageMaker without its BatchTransformJob CR and is "
+        f"transform job {job} of this run exists in SageMaker without its {kind.kind} CR and is "
         f"{described['status']} ({reason}); SageMaker does not reuse a job name, so this run cannot "
         "score again: trigger a new run"
     )
@@ -82,14 +97,15 @@ def transform_failure(op, error: Exception, job: str, namespace: str) -> Airflow
     (the legacy operator does not copy it into the CR), else what the wait reported."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    kind = op.transform_kind
     try:
         described = op.aws.transform_job(job)
     except (ClientError, BotoCoreError) as e:
         op.log.warning("could not describe transform job %s: %s", job, e)
         described = None
     kept = (
-        f"BatchTransformJob {namespace}/{job} is kept for inspection "
-        f"(kubectl describe batchtransformjobs.sagemaker.aws.amazon.com {job} -n {namespace})"
+        f"{kind.kind} {namespace}/{job} is kept for inspection "
+        f"(kubectl describe {kind.plural}.{kind.group} {job} -n {namespace})"
     )
     if described is not None and described.get("failure_reason"):
         return AirflowFailException(

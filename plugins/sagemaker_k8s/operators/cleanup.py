@@ -18,12 +18,16 @@ from sagemaker_k8s.resource_task import CustomResourceTaskMixin
 
 # Imported at DAG parse time: the decision and the hooks are imported where they are used.
 
+#: The roles (``manifests.flavours.KINDS_BY_ROLE``) whose CR a wait can leave behind.
+ROLES = ("training", "tuning")
+
 
 class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
-    """:param submit_task_id: the task whose XCom names the CR (``{"name", "namespace", ...}``)
+    """:param submit_task_id: the task whose XCom names the CR (``{"name", "namespace", "flavour", ...}``)
     :param wait_task_id: the task that waited for it; its final state decides (see ``orphans``)
-    :param kind_name: the ``manifests.flavours`` constant of the CR's kind (``"LEGACY_HPO_JOB"`` for
-        the tuning branch: deleting a tuning CR makes the controller stop its training jobs too)
+    :param role: the CR's pipeline role, ``"training"`` or ``"tuning"`` (the tuning branch: deleting a
+        tuning CR makes the controller stop its training jobs too); its kind is the role's on the
+        flavour the submit task's XCom names (legacy for an XCom from before ACK support)
     Returns ``{"name", "namespace", "wait_state", "deleted", "reason"}``; skipped when nothing was
     submitted (the run failed before ``submit_training``, or it was marked success without running).
     """
@@ -37,22 +41,29 @@ class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
         submit_task_id: str = "submit_training",
         wait_task_id: str = "wait_training",
         kubernetes_conn_id: str = "kubernetes_default",
-        kind_name: str = "LEGACY_TRAINING_JOB",
+        role: str = "training",
         **kwargs,
     ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
         self.submit_task_id = submit_task_id
         self.wait_task_id = wait_task_id
         self.kubernetes_conn_id = kubernetes_conn_id
-        self.kind_name = kind_name
+        self.role = role
+        self._flavour = "legacy"  # the submit task's, once execute has read its XCom
+
+    @property
+    def flavour(self) -> str:
+        return self._flavour
 
     @property
     def kind(self):
         """The CR's ``ResourceKind`` (imported when the task runs, not when the DAG is parsed)."""
-        from sagemaker_k8s.manifests import flavours
+        from sagemaker_k8s.manifests.flavours import kind_of
 
-        return getattr(flavours, self.kind_name)
+        return kind_of(self.role, self.flavour)
 
     def execute(self, context) -> dict[str, Any]:
         ti = context["ti"]
@@ -62,13 +73,20 @@ class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
                 f"{self.submit_task_id} submitted nothing in this run: nothing to clean up"
             )
         return self.clean(
-            submitted["name"], submitted["namespace"], self._state_of(context, self.wait_task_id)
+            submitted["name"],
+            submitted["namespace"],
+            self._state_of(context, self.wait_task_id),
+            flavour=submitted.get("flavour", "legacy"),
         )
 
-    def clean(self, name: str, namespace: str, wait_state: str | None) -> dict[str, Any]:
-        """Delete the CR if its wait ended in ``wait_state`` and it is not final; say what was done."""
+    def clean(
+        self, name: str, namespace: str, wait_state: str | None, *, flavour: str = "legacy"
+    ) -> dict[str, Any]:
+        """Delete the CR (of ``role`` on ``flavour``) if its wait ended in ``wait_state`` and it is not
+        final; say what was done."""
         from sagemaker_k8s.orphans import unwatched_reason
 
+        self._flavour = flavour
         obj = self.hook.find(self.kind, name, namespace)
         reason = unwatched_reason(self.kind, obj, wait_state, self.wait_task_id)
         result = {"name": name, "namespace": namespace, "wait_state": wait_state, "deleted": False}
@@ -84,7 +102,7 @@ class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
                 wait_state,
             )
             return {**result, "reason": None}
-        self.log.warning("%s: deleting it (the operator stops the SageMaker job)", reason)
+        self.log.warning("%s: deleting it (the controller stops the SageMaker job)", reason)
         deleted = self.hook.delete(self.kind, name, namespace)
         return {**result, "deleted": deleted, "reason": reason}
 

@@ -49,7 +49,9 @@ class SageMakerK8sRetentionOperator(ServingEndpointMixin, BaseOperator):
         protected = {r.training_cr for r in (champion, previous) if r is not None}
         training_kind = kind_of("training", self.flavour)
         jobs = self.hook.list(training_kind, namespace, self._selector(dag_id, self.submit_task_id))
-        doomed = select_for_deletion(jobs, keep=self.cfg.keep_training_jobs, protected=protected)
+        doomed = select_for_deletion(
+            jobs, keep=self.cfg.keep_training_jobs, protected=protected, kind=training_kind
+        )
         for name in doomed:
             self.log.info("retention: deleting finished TrainingJob %s/%s (SageMaker job and S3 model kept)",
                           namespace, name)  # fmt: skip
@@ -84,7 +86,9 @@ class SageMakerK8sRetentionOperator(ServingEndpointMixin, BaseOperator):
         except KubeNotFound:  # no tuning CRD: this cluster never tuned
             self.log.info("retention: no %s CRD installed: no tuning CRs to retain", tuning_kind.kind)
             return {"deleted_tuning": [], "kept_tuning": 0}
-        doomed = select_tuning_for_deletion(tunings, keep=self.cfg.keep_training_jobs, protected=protected)
+        doomed = select_tuning_for_deletion(
+            tunings, keep=self.cfg.keep_training_jobs, protected=protected, kind=tuning_kind
+        )
         for name in doomed:
             self.log.info(
                 "retention: deleting finished %s %s/%s (the legacy controller deletes its child "

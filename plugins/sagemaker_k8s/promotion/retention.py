@@ -41,9 +41,13 @@ def _newest_first(objs: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def select_for_deletion(
-    jobs: Iterable[Mapping[str, Any]], *, keep: int, protected: Iterable[str]
+    jobs: Iterable[Mapping[str, Any]],
+    *,
+    keep: int,
+    protected: Iterable[str],
+    kind: ResourceKind = LEGACY_TRAINING_JOB,
 ) -> list[str]:
-    """Names of the CRs to delete, oldest first. ``jobs``: the pipeline's TrainingJob CRs."""
+    """Names of the CRs to delete, oldest first. ``jobs``: the pipeline's TrainingJob CRs of ``kind``."""
     if keep < 1:
         raise ValueError("keep must be at least 1")
     keep_names = set(protected)
@@ -51,7 +55,7 @@ def select_for_deletion(
     doomed = [
         j["metadata"]["name"]
         for j in newest_first[keep:]
-        if j["metadata"]["name"] not in keep_names and is_finished(j)
+        if j["metadata"]["name"] not in keep_names and is_finished(j, kind)
     ]
     return list(reversed(doomed))
 
@@ -74,7 +78,11 @@ def holds(obj: Mapping[str, Any], protected: Iterable[str]) -> bool:
 
 
 def select_tuning_for_deletion(
-    tunings: Iterable[Mapping[str, Any]], *, keep: int, protected: Iterable[str]
+    tunings: Iterable[Mapping[str, Any]],
+    *,
+    keep: int,
+    protected: Iterable[str],
+    kind: ResourceKind = LEGACY_HPO_JOB,
 ) -> list[str]:
     """Names of the tuning CRs to delete, oldest first. ``tunings``: the pipeline's HyperparameterTuningJob
     CRs; ``protected``: the champion records' training jobs, training CRs and tuning jobs."""
@@ -84,6 +92,6 @@ def select_tuning_for_deletion(
     doomed = [
         t["metadata"]["name"]
         for t in _newest_first(tunings)[keep:]
-        if t["metadata"]["name"] not in names and not holds(t, names) and is_finished(t, LEGACY_HPO_JOB)
+        if t["metadata"]["name"] not in names and not holds(t, names) and is_finished(t, kind)
     ]
     return list(reversed(doomed))
