@@ -19,6 +19,26 @@ ACK_FINALIZER_PREFIX = "finalizers.sagemaker.services.k8s.aws/"
 #: The ``aud`` claim of projected service-account tokens used for IRSA.
 STS_AUDIENCE = "sts.amazonaws.com"
 
+# --- The ACK SageMaker controller's installation (its Helm chart, as the ACK docs install it) -------
+ACK_NAMESPACE = "ack-system"
+#: The chart's ``serviceAccount.name``; IRSA goes on it through ``serviceAccount.annotations``.
+ACK_SERVICE_ACCOUNT = "ack-sagemaker-controller"
+#: The Helm release name the ACK docs use (``helm install -n ack-system ack-sagemaker-controller ...``).
+ACK_RELEASE = "ack-sagemaker-controller"
+#: The Deployment: the chart names it ``<release>-<chart name>`` (``sagemaker-chart``), and a release
+#: installed with ``fullnameOverride`` (or from plain manifests) may call it by the release name.
+ACK_DEPLOYMENT = "ack-sagemaker-controller-sagemaker-chart"
+ACK_DEPLOYMENT_NAMES = (ACK_DEPLOYMENT, ACK_RELEASE)
+#: The controller's container in that Deployment.
+ACK_CONTAINER = "controller"
+ACK_CHART = "oci://public.ecr.aws/aws-controllers-k8s/sagemaker-chart"
+ACK_CHART_VERSION = "1.9.1"
+#: The IRSA subject the controller's role must trust, exactly.
+ACK_SUBJECT = f"system:serviceaccount:{ACK_NAMESPACE}:{ACK_SERVICE_ACCOUNT}"
+#: The region of one CR; else of every CR of a namespace (on the Namespace); else ``--aws-region``.
+ACK_REGION_ANNOTATION = "services.k8s.aws/region"
+ACK_DEFAULT_REGION_ANNOTATION = "services.k8s.aws/default-region"
+
 # --- Labels and annotations put on every custom resource this package creates -------------------
 # Label values are sanitized (Kubernetes allows only 63 characters of [-A-Za-z0-9_.]);
 # annotations with the same keys carry the exact, unsanitized values.

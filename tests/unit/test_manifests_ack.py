@@ -53,7 +53,9 @@ def test_ack_training_job_is_valid_and_carries_the_run_values() -> None:
     assert "region" not in spec  # ACK has no spec.region
     assert spec["trainingJobName"] == "xgb-abc12345"
     assert spec["roleARN"].endswith("AmazonSageMaker-ExecutionRole")
-    assert spec["algorithmSpecification"]["trainingImage"].endswith(".dkr.ecr.us-east-1.amazonaws.com/xgboost:1")
+    assert spec["algorithmSpecification"]["trainingImage"].endswith(
+        ".dkr.ecr.us-east-1.amazonaws.com/xgboost:1"
+    )
     assert spec["outputDataConfig"]["s3OutputPath"] == "s3://my-bucket/xgboost-mnist/output/"
     uris = {c["channelName"]: c["dataSource"]["s3DataSource"]["s3URI"] for c in spec["inputDataConfig"]}
     assert uris == {

@@ -57,3 +57,29 @@ def test_endpoint_created_outside_is_refused():
     verdict = check(exists=True)
     assert not verdict.ok and "no HostingDeployment manages it" in verdict.detail
     assert "aws sagemaker delete-endpoint --endpoint-name ep" in verdict.fix
+
+
+def test_ack_refusals_name_the_ack_kind_fully_qualified():
+    from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT
+
+    theirs = {
+        "metadata": {
+            "name": "ep",
+            "namespace": "default",
+            "annotations": {"airflow.apache.org/dag-id": "other_dag"},
+        }
+    }
+    verdict = check_ownership(
+        dag_id=DAG,
+        endpoint_name="ep",
+        serving=theirs,
+        claimants=[theirs],
+        endpoint_exists=True,
+        kind=ACK_ENDPOINT,
+    )
+    assert not verdict.ok
+    assert "kubectl annotate endpoints.sagemaker.services.k8s.aws ep -n default" in verdict.fix
+    free = check_ownership(
+        dag_id=DAG, endpoint_name="ep", serving=None, claimants=[], endpoint_exists=True, kind=ACK_ENDPOINT
+    )
+    assert "no Endpoint manages it" in free.detail

@@ -78,10 +78,22 @@ def execution_trust_policy() -> dict[str, Any]:
     }
 
 
+def _write(document: dict[str, Any], file_name: str) -> str:
+    return f"cat > {file_name} <<'EOF'\n{json.dumps(document, indent=2)}\nEOF\n"
+
+
 def update_trust_fix(role_name: str | None, document: dict[str, Any], file_name: str = "trust.json") -> str:
     """Shell lines that write ``document`` and apply it (quoted heredoc: nothing is expanded)."""
     return (
-        f"cat > {file_name} <<'EOF'\n{json.dumps(document, indent=2)}\nEOF\n"
+        f"{_write(document, file_name)}"
         f"aws iam update-assume-role-policy --role-name {role_name or ROLE_PLACEHOLDER} "
         f"--policy-document file://{file_name}"
+    )
+
+
+def create_role_fix(role_name: str, document: dict[str, Any], file_name: str = "trust.json") -> str:
+    """Shell lines that write the trust ``document`` and create the role with it."""
+    return (
+        f"{_write(document, file_name)}"
+        f"aws iam create-role --role-name {role_name} --assume-role-policy-document file://{file_name}"
     )

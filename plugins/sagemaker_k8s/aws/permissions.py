@@ -40,14 +40,32 @@ TUNING_SAGEMAKER_ACTIONS = (
 TRANSFORM_SAGEMAKER_ACTIONS = (
     "sagemaker:CreateTransformJob", "sagemaker:DescribeTransformJob", "sagemaker:StopTransformJob",
 )  # fmt: skip
+#: What the ACK controller calls for the same kinds (``pkg/resource/<kind>/sdk.go``): it also updates a
+#: TrainingJob (warm pool, profiler) and creates everything with its resource tags, which SageMaker
+#: authorizes as ``AddTags``. Its HyperParameterTuningJob lists no training jobs.
+ACK_SAGEMAKER_ACTIONS = (
+    "sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+    "sagemaker:UpdateTrainingJob",
+    "sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:DescribeModel",
+    "sagemaker:CreateEndpointConfig", "sagemaker:DeleteEndpointConfig", "sagemaker:DescribeEndpointConfig",
+    "sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint", "sagemaker:DescribeEndpoint",
+    "sagemaker:UpdateEndpoint", "sagemaker:AddTags",
+)  # fmt: skip
+ACK_TUNING_SAGEMAKER_ACTIONS = (
+    "sagemaker:CreateHyperParameterTuningJob", "sagemaker:DescribeHyperParameterTuningJob",
+    "sagemaker:StopHyperParameterTuningJob",
+)  # fmt: skip
 PASS_ROLE_ACTION = "iam:PassRole"  # noqa: S105 - an IAM action, not a secret
 
 
-def operator_actions(*, tuning: bool = False, batch_scoring: bool = False) -> tuple[str, ...]:
-    """The SageMaker actions the operator needs for a run that tunes and/or scores in batch."""
+def operator_actions(
+    *, tuning: bool = False, batch_scoring: bool = False, ack: bool = False
+) -> tuple[str, ...]:
+    """The SageMaker actions the operator (``ack``: the ACK controller) needs for a run that tunes
+    and/or scores in batch."""
     return (
-        *OPERATOR_SAGEMAKER_ACTIONS,
-        *(TUNING_SAGEMAKER_ACTIONS if tuning else ()),
+        *(ACK_SAGEMAKER_ACTIONS if ack else OPERATOR_SAGEMAKER_ACTIONS),
+        *((ACK_TUNING_SAGEMAKER_ACTIONS if ack else TUNING_SAGEMAKER_ACTIONS) if tuning else ()),
         *(TRANSFORM_SAGEMAKER_ACTIONS if batch_scoring else ()),
     )
 
@@ -92,10 +110,12 @@ def check_sagemaker_permissions(
     role_name: str | None = None,
     partition: str = "aws",
     actions: tuple[str, ...] = OPERATOR_SAGEMAKER_ACTIONS,
+    label: str = "operator",
 ) -> list[Finding]:
-    """Findings for the SageMaker actions and ``iam:PassRole`` the operator needs; the fix attaches
-    the managed policy of the role's ``partition`` (``aws``, ``aws-cn``, ``aws-us-gov``)."""
-    check_sm, check_pass = "operator permissions: SageMaker API", "operator permissions: iam:PassRole"
+    """Findings for the SageMaker actions and ``iam:PassRole`` the ``label`` (operator, ACK controller)
+    needs; the fix attaches the managed policy of the role's ``partition`` (``aws``, ``aws-cn``,
+    ``aws-us-gov``)."""
+    check_sm, check_pass = f"{label} permissions: SageMaker API", f"{label} permissions: iam:PassRole"
     fix = (
         f"aws iam attach-role-policy --role-name {role_name or '<role-name>'} "
         f"--policy-arn {full_access_arn(partition)}"

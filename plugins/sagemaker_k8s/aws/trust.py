@@ -17,6 +17,7 @@ from typing import Any
 from sagemaker_k8s.aws.irsa import (
     ASSUME_ROLE_ACTION,
     WEB_IDENTITY_ACTION,
+    create_role_fix,
     execution_trust_policy,
     issuer_host_path,
     oidc_provider_arn,
@@ -46,6 +47,7 @@ __all__ = [
     "check_execution_role_trust",
     "check_operator_trust",
     "check_sagemaker_permissions",  # re-exported: the preflight imports all IAM checks from here
+    "create_role_fix",
     "issuer_host_path",
     "oidc_provider_arn",
     "oidc_provider_fix",
@@ -98,9 +100,14 @@ def check_operator_trust(
     service_account: str,
     audience: str = STS_AUDIENCE,
     role_name: str | None = None,
+    label: str = "operator",
 ) -> list[Finding]:
-    """May ``system:serviceaccount:<namespace>:<service_account>`` assume the role via the OIDC provider?"""
-    prefix = "operator role trust"
+    """May ``system:serviceaccount:<namespace>:<service_account>`` assume the role via the OIDC provider?
+
+    ``label`` names whose role it is in the rows (``operator``, ``ACK controller``); the subject,
+    and so the fix, is the ``namespace``/``service_account`` given.
+    """
+    prefix = f"{label} role trust"
     issuer = issuer_host_path(issuer_url)
     sub_key, aud_key = f"{issuer}:sub", f"{issuer}:aud"
     subject = service_account_subject(namespace, service_account)
@@ -148,7 +155,7 @@ def check_operator_trust(
                 Finding(
                     f"{prefix}: other conditions",
                     WARN,
-                    f"conditions on {_short(keys)} must also hold for the operator's token",
+                    f"conditions on {_short(keys)} must also hold for the {label}'s token",
                     fix,
                 )
             )

@@ -215,6 +215,15 @@ class SageMakerK8sHook:
         serialize = self.api_client.sanitize_for_serialization
         return [serialize(pod) for pod in listing.items]
 
+    def namespace(self, name: str) -> dict | None:
+        """The Namespace object (its annotations configure the ACK controller); None if absent."""
+        api = self.core_v1_client
+        try:
+            obj = self._call(f"get namespace {name}", api.read_namespace, name)
+        except KubeNotFound:
+            return None
+        return self.api_client.sanitize_for_serialization(obj)
+
     def deployment(self, namespace: str, name: str) -> dict | None:
         api = self.apps_v1_client
         try:

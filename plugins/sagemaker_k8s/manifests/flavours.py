@@ -55,6 +55,12 @@ class ResourceKind:
         return f"{self.group}/{self.version}"
 
     @property
+    def kubectl_name(self) -> str:
+        """How kubectl is told the kind: ACK's fully qualified (``endpoints`` alone is the core
+        Endpoints), the legacy kinds by their unambiguous singular (``hostingdeployment``)."""
+        return f"{self.plural}.{self.group}" if self.is_ack else self.kind.lower()
+
+    @property
     def is_ack(self) -> bool:
         return self.group == ACK_GROUP
 

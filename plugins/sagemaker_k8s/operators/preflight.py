@@ -17,10 +17,10 @@ from sagemaker_k8s.constants import (
     LABEL_TASK_ID,
     OPERATOR_DEPLOYMENT,
     OPERATOR_NAMESPACE,
-    OPERATOR_SERVICE_ACCOUNT,
 )
 
 if TYPE_CHECKING:
+    from sagemaker_k8s.preflight_cluster import Controller
     from sagemaker_k8s.preflight_report import Finding
     from sagemaker_k8s.run_config import RunConfig
 
@@ -75,7 +75,10 @@ def _unreadable(check: str, error: Exception) -> Finding:
 
     fix = "check the connection and the permissions of Airflow's identity"
     if isinstance(error, KubeForbidden):
-        fix = "grant Airflow's identity what the pipeline reads: kubectl apply -f include/manifests/rbac.yaml"
+        fix = (
+            "grant Airflow's identity what the pipeline reads: kubectl apply -f include/manifests/rbac.yaml "
+            "(on the ACK flavour: include/manifests/rbac-ack.yaml)"
+        )
     return Finding(check, FAIL, f"could not read: {type(error).__name__}: {str(error)[:300]}", fix)
 
 
@@ -95,43 +98,121 @@ def _read(check: str, read: Callable[[], Any]) -> tuple[Any, list[Finding]]:
 
 
 def run_checks(cfg: RunConfig, aws, kube, *, dag_id: str | None = None) -> list[Finding]:
+    """Every check of the run's flavour. A config still at flavour ``auto`` (one that did not pass
+    through resolve_config, e.g. built by hand) gets the legacy operator's checks, as before flavours."""
     from sagemaker_k8s import preflight_cluster as cluster
 
+    ack = cfg.flavour == "ack"
     findings: list[Finding] = []
-    deployment, unread_deployment = _read(
-        "operator pod running", lambda: kube.deployment(OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)
-    )
+    if ack:
+        controller, deployment, unread_deployment = _ack_deployment(cfg, kube)
+    else:
+        controller = cluster.LEGACY_OPERATOR
+        deployment, unread_deployment = _read(
+            "operator pod running", lambda: kube.deployment(OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT)
+        )
     service_account, unread_account = _read(
-        "operator service account",
-        lambda: kube.service_account(OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT),
+        f"{controller.label} service account",
+        lambda: kube.service_account(controller.namespace, controller.service_account),
     )
     operator_role = cfg.operator_role_arn or cluster.service_account_role(service_account)
+    if ack:  # the install fix names the role, once it is known
+        controller = cluster.ack_controller(cfg.region, operator_role, controller.deployment)
 
-    needs = {"tuning": cfg.tuning is not None, "batch_scoring": cfg.batch_scoring}
+    needs = {"tuning": cfg.tuning is not None, "batch_scoring": cfg.batch_scoring, "ack": ack}
     findings += _guard(
-        "operator CRDs installed",
-        lambda: cluster.check_crds(kube.crd_names(), cluster.required_crds(**needs)),
+        f"{controller.label} CRDs installed",
+        lambda: cluster.check_crds(kube.crd_names(), cluster.required_crds(**needs), controller),
     )
     if unread_deployment:
         findings += unread_deployment
     else:
+        selector = controller.pod_selector or cluster.pod_selector(deployment)  # "": no Deployment
         findings += _guard(
-            "operator pod running",
+            f"{controller.label} pod running",
             lambda: cluster.check_operator_pod(
-                kube.pods(OPERATOR_NAMESPACE, "control-plane=controller-manager"), deployment
+                kube.pods(controller.namespace, selector) if selector else [], deployment, controller
             ),
         )
-        findings += cluster.check_watched_namespace(deployment, cfg.namespace)
-    findings += unread_account or cluster.check_service_account(service_account, cfg.operator_role_arn)
-    findings += _guard("IAM OIDC provider / operator role", lambda: _iam_checks(cfg, aws, operator_role))
+        if ack:
+            if deployment is not None:
+                findings += cluster.check_ack_watched_namespace(deployment, cfg.namespace)
+                findings += _guard(
+                    f"ACK controller region for namespace {cfg.namespace}",
+                    lambda: cluster.check_ack_region(
+                        deployment, kube.namespace(cfg.namespace), cfg.namespace, cfg.region
+                    ),
+                )
+        else:
+            findings += cluster.check_watched_namespace(deployment, cfg.namespace)
+    findings += unread_account or cluster.check_service_account(
+        service_account, cfg.operator_role_arn, controller
+    )
+    findings += _guard(
+        f"IAM OIDC provider / {controller.label} role",
+        lambda: _iam_checks(cfg, aws, operator_role, controller),
+    )
     findings += _guard("execution role", lambda: _execution_role_checks(cfg, aws))
     findings += _guard(
         "S3 bucket reachable",
         lambda: cluster.check_bucket(cfg.bucket, cfg.region, aws.bucket_error(cfg.bucket)),
     )
     if dag_id is not None:
-        findings += _guard("serving endpoint", lambda: _ownership_check(cfg, aws, kube, dag_id))
+        if ack:
+            findings += _guard(
+                "serving endpoint", lambda: _ack_ownership_check(cfg, aws, kube, dag_id, controller)
+            )
+        else:
+            findings += _guard("serving endpoint", lambda: _ownership_check(cfg, aws, kube, dag_id))
     return findings
+
+
+def _ack_deployment(cfg: RunConfig, kube):
+    """(the ACK controller, its Deployment or None, the failed row if it could not be read): the
+    Deployment is looked for under each name the chart gives it."""
+    from sagemaker_k8s import preflight_cluster as cluster
+
+    controller = cluster.ack_controller(cfg.region, cfg.operator_role_arn)
+    for name in controller.deployment_names:
+        deployment, unread = _read(
+            f"{controller.label} pod running", lambda name=name: kube.deployment(controller.namespace, name)
+        )
+        if unread or deployment is not None:
+            return cluster.ack_controller(cfg.region, cfg.operator_role_arn, name), deployment, unread
+    return controller, None, []
+
+
+def _ack_ownership_check(cfg: RunConfig, aws, kube, dag_id: str, controller: Controller) -> list[Finding]:
+    """ACK: the pipeline's endpoint and its ``Endpoint`` CR are its own, or free (never taken over)."""
+    from sagemaker_k8s.exceptions import KubeNotFound
+    from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT
+    from sagemaker_k8s.manifests.naming import serving_cr_name, serving_endpoint_name
+    from sagemaker_k8s.preflight_report import FAIL, PASS, Finding
+    from sagemaker_k8s.promotion.ownership import check_ownership
+
+    endpoint = serving_endpoint_name(dag_id, cfg.endpoint_name)
+    cr_name = serving_cr_name(endpoint)
+    try:
+        endpoints = kube.list(ACK_ENDPOINT, cfg.namespace)
+    except KubeNotFound:  # no such resource: the CRD is missing (its own row says so)
+        crd = f"{ACK_ENDPOINT.plural}.{ACK_ENDPOINT.group}"
+        return [
+            Finding(
+                "serving endpoint",
+                FAIL,
+                f"cannot list Endpoints: CRD {crd} not installed",
+                controller.crd_fix,
+            )
+        ]
+    verdict = check_ownership(
+        dag_id=dag_id,
+        endpoint_name=endpoint,
+        serving=next((e for e in endpoints if e["metadata"]["name"] == cr_name), None),
+        claimants=[e for e in endpoints if (e.get("spec") or {}).get("endpointName") == endpoint],
+        endpoint_exists=aws.live_endpoint(endpoint) is not None,
+        kind=ACK_ENDPOINT,
+    )
+    return [Finding("serving endpoint", PASS if verdict.ok else FAIL, verdict.detail, verdict.fix or "")]
 
 
 def _ownership_check(cfg: RunConfig, aws, kube, dag_id: str) -> list[Finding]:
@@ -175,11 +256,25 @@ def is_per_run_deployment(obj: dict, dag_id: str) -> bool:
     return labels.get(LABEL_TASK_ID) == "deploy_endpoint" and labels.get(LABEL_DAG_ID) == label_value(dag_id)
 
 
-def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]:
+def _iam_checks(
+    cfg: RunConfig, aws, operator_role: str | None, controller: Controller | None = None
+) -> list[Finding]:
+    """The cluster's OIDC provider, and the controller's IRSA role: trusted by exactly its service
+    account's subject, allowed the SageMaker calls (``controller``: the legacy operator by default)."""
     from sagemaker_k8s.aws.irsa import oidc_provider_arn
-    from sagemaker_k8s.aws.trust import check_operator_trust, check_sagemaker_permissions, oidc_provider_fix
+    from sagemaker_k8s.aws.trust import (
+        check_operator_trust,
+        check_sagemaker_permissions,
+        create_role_fix,
+        oidc_provider_fix,
+        operator_trust_policy,
+    )
     from sagemaker_k8s.manifests.images import partition
+    from sagemaker_k8s.preflight_cluster import LEGACY_OPERATOR
     from sagemaker_k8s.preflight_report import FAIL, WARN, Finding
+
+    controller = controller or LEGACY_OPERATOR
+    label = controller.label
 
     if not cfg.cluster_name:
         return [
@@ -203,10 +298,10 @@ def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]
     if not operator_role:
         return [
             Finding(
-                "operator role",
+                f"{label} role",
                 FAIL,
-                "no operator role: neither the param nor the service account names one",
-                "set operator_role_arn, or annotate the operator's service account (see above)",
+                f"no {label} role: neither the param nor the service account names one",
+                f"set operator_role_arn, or annotate the {label}'s service account (see above)",
             )
         ]
     account = operator_role.split(":")[4]
@@ -229,10 +324,15 @@ def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]
     if trust is None:
         findings.append(
             Finding(
-                "operator role exists",
+                f"{label} role exists",
                 FAIL,
                 f"role {role_name} does not exist",
-                f"aws iam create-role --role-name {role_name} --assume-role-policy-document file://trust.json",
+                create_role_fix(
+                    role_name,
+                    operator_trust_policy(
+                        provider_arn, issuer, controller.namespace, controller.service_account
+                    ),
+                ),
             )
         )
         return findings
@@ -240,15 +340,22 @@ def _iam_checks(cfg: RunConfig, aws, operator_role: str | None) -> list[Finding]
         trust,
         provider_arn=provider_arn,
         issuer_url=issuer,
-        namespace=OPERATOR_NAMESPACE,
-        service_account=OPERATOR_SERVICE_ACCOUNT,
+        namespace=controller.namespace,
+        service_account=controller.service_account,
         role_name=role_name,
+        label=label,
     )
     from sagemaker_k8s.aws.permissions import operator_actions
 
-    actions = operator_actions(tuning=cfg.tuning is not None, batch_scoring=cfg.batch_scoring)
+    actions = operator_actions(
+        tuning=cfg.tuning is not None, batch_scoring=cfg.batch_scoring, ack=controller.flavour == "ack"
+    )
     findings += check_sagemaker_permissions(
-        *aws.role_permissions(role_name), role_name=role_name, partition=arn_partition, actions=actions
+        *aws.role_permissions(role_name),
+        role_name=role_name,
+        partition=arn_partition,
+        actions=actions,
+        label=label,
     )
     return findings
 

@@ -266,8 +266,13 @@ def champion_records(
         )
     except RecordError as e:
         name = ((serving or {}).get("metadata") or {}).get("name")
-        kind = (serving or {}).get("kind") or "HostingDeployment"
+        from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, kind_for
+
+        try:
+            kind = kind_for((serving or {}).get("apiVersion", ""), (serving or {}).get("kind", ""))
+        except KeyError:
+            kind = LEGACY_HOSTING_DEPLOYMENT
         raise AirflowFailException(
-            f"{kind} {name}: {e}. Fix or remove the annotation (kubectl annotate "
-            f"{kind.lower()} {name} <key>-) and rerun"
+            f"{kind.kind} {name}: {e}. Fix or remove the annotation (kubectl annotate "
+            f"{kind.kubectl_name} {name} <key>-) and rerun"
         ) from e
