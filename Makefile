@@ -15,7 +15,8 @@ export SAGEMAKER_K8S_MANIFESTS_DIR := $(CURDIR)/include/manifests
 .PHONY: help install demo test check lint format sandbox airflow bench clean
 
 help:
-	@echo "make demo     run the pipeline end to end on the embedded sandbox (TUNE=1: tune, DEMO_RUNS=2: gate)"
+	@echo "make demo     run the pipeline end to end on the embedded sandbox (TUNE=1: tune, DEMO_RUNS=2: gate,"
+	@echo "              FLAVOUR=ack: on the ACK SageMaker controller)"
 	@echo "make test     lint + the whole test suite"
 	@echo "make check    lint + the unit and sandbox tiers: no Airflow process (the fast loop while developing)"
 	@echo "make sandbox  start the sandbox alone (Ctrl-C stops it)"
@@ -33,7 +34,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $@
 
 demo: $(STAMP)
-	TUNE="$(TUNE)" DEMO_RUNS="$(or $(DEMO_RUNS),1)" $(BIN)/python scripts/demo.py
+	TUNE="$(TUNE)" FLAVOUR="$(FLAVOUR)" DEMO_RUNS="$(or $(DEMO_RUNS),1)" $(BIN)/python scripts/demo.py
 
 test: $(STAMP) lint
 	$(BIN)/pytest
@@ -51,11 +52,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 sandbox: $(STAMP)
-	$(BIN)/python -m sandbox up
+	$(BIN)/python -m sandbox up --flavour $(or $(FLAVOUR),legacy)
 
 DB ?= sqlite
 airflow: $(STAMP)
-	$(BIN)/python scripts/airflow_local.py --db $(DB)
+	FLAVOUR="$(FLAVOUR)" $(BIN)/python scripts/airflow_local.py --db $(DB)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_csv.py --write-docs

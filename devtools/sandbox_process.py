@@ -16,11 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_sandbox(state_dir: Path, timeout: float = 120) -> subprocess.Popen:
+def start_sandbox(state_dir: Path, timeout: float = 120, *, flavour: str = "legacy") -> subprocess.Popen:
+    """``python -m sandbox up`` with the controller ``flavour`` (legacy, ack or both), once it is ready."""
     state_dir.mkdir(parents=True, exist_ok=True)
     with open(state_dir / "sandbox.log", "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "--state-dir", str(state_dir), "up"],
+            [sys.executable, "-m", "sandbox", "--state-dir", str(state_dir), "up", "--flavour", flavour],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=log,

@@ -1,12 +1,14 @@
 """``python -m sandbox``: run the sandbox, or drive a running one.
 
-python -m sandbox up [--state-dir DIR] [--region R] [--misconfigure NAME ...]
+python -m sandbox up [--state-dir DIR] [--region R] [--flavour legacy|ack|both] [--misconfigure NAME ...]
                      [--exec-kubeconfig PATH [--token-ttl SECONDS]]
 python -m sandbox misconfigure NAME [--state-dir DIR]
 python -m sandbox fault 'fail:AlgorithmError: boom' [--kind TrainingJob] [--name GLOB] [--state-dir DIR]
 python -m sandbox fault 'update-fail:no capacity' --kind HostingDeployment [--name GLOB]
 python -m sandbox fault 'fail:AlgorithmError: x' --kind HyperparameterTuningJob   (every child fails)
 python -m sandbox fault 'fail:ClientError: x' --kind BatchTransformJob
+python -m sandbox fault 'recoverable:ThrottlingException: Rate exceeded' --kind TrainingJob   (ACK)
+python -m sandbox fault rules-pending --kind TrainingJob   (ACK: Completed, ResourceSynced stays False)
 python -m sandbox fault s3:SlowDown [--method PUT] [--bucket GLOB] [--key GLOB] [--operation OP]
                                     [--part-number N] [--count N] [--delay SECONDS]
 python -m sandbox clear-faults [--state-dir DIR]
@@ -38,7 +40,11 @@ def _up(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     sandbox = Sandbox(
-        args.state_dir, region=args.region, namespace=args.namespace, phase_delay=args.phase_delay
+        args.state_dir,
+        region=args.region,
+        namespace=args.namespace,
+        phase_delay=args.phase_delay,
+        flavour=args.flavour,
     )
     with sandbox:
         for name in args.misconfigure:
@@ -49,7 +55,9 @@ def _up(args) -> int:
         print(f"control API       {info.control_url}")
         print(f"EKS cluster       {info.cluster_name}  (OIDC issuer {info.oidc_issuer})")
         print(f"bucket            s3://{info.bucket}")
+        print(f"controller        {info.flavour}")
         print(f"operator role     {info.operator_role_arn}")
+        print(f"ACK role          {info.ack_role_arn}")
         print(f"execution role    {info.execution_role_arn}")
         print(f"environment       set -a; . {Path(info.state_dir) / 'env'}; set +a")
         if args.exec_kubeconfig:  # credentials from an exec plugin, as on EKS
@@ -92,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--region", default="us-west-2")
     up.add_argument("--namespace", default="default", help="namespace the pipeline's CRs go to")
     up.add_argument("--phase-delay", type=float, default=0.2, help="seconds per SageMaker job phase")
+    up.add_argument(
+        "--flavour",
+        choices=("legacy", "ack", "both"),
+        default="legacy",
+        help="which SageMaker controller to install: the legacy operator, the ACK controller, or both",
+    )
     up.add_argument("--misconfigure", action="append", default=[], metavar="NAME")
     up.add_argument("--exec-kubeconfig", type=Path, metavar="PATH", help="also write an exec kubeconfig")
     up.add_argument("--token-ttl", type=float, default=900.0, help="its tokens' lifetime in seconds")
@@ -105,13 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     fault.add_argument(
         "fault",
         help="fail:<reason> | hang | stop | reconcile-error:<msg> | endpoint-fail:<reason>"
-        " | update-fail:<reason> | s3:SlowDown | s3:InternalError | s3:delay",
+        " | update-fail:<reason> | recoverable:<msg> | terminal:<msg> | rules-pending"
+        " | s3:SlowDown | s3:InternalError | s3:delay",
     )
     fault.add_argument(
         "--kind",
         default="*",
-        help="TrainingJob, HyperparameterTuningJob, BatchTransformJob, HostingDeployment, Model,"
-        " EndpointConfig (default: any)",
+        help="legacy: TrainingJob, HyperparameterTuningJob, BatchTransformJob, HostingDeployment, Model,"
+        " EndpointConfig; ACK: TrainingJob, HyperParameterTuningJob, TransformJob, Model, EndpointConfig,"
+        " Endpoint (default: any)",
     )
     fault.add_argument("--namespace", default="*")
     fault.add_argument("--name", default="*")

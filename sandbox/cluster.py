@@ -2,10 +2,13 @@
 
 For every Deployment it keeps ``spec.replicas`` pods, marks them Running and Ready (or
 ``CrashLoopBackOff`` when the Deployment carries the annotation
-``sandbox.sagemaker.local/fault: crashloop``) and writes the Deployment's status. The operator
-emulator runs only while the operator's Deployment has a Running, ready pod: ``kubectl scale
-deployment sagemaker-k8s-operator-controller-manager --replicas=0 -n sagemaker-k8s-operator-system``
-stops it, exactly as on a real cluster.
+``sandbox.sagemaker.local/fault: crashloop``) and writes the Deployment's status. Each emulated controller
+runs only while its Deployment has a Running, ready pod: ``kubectl scale deployment
+sagemaker-k8s-operator-controller-manager --replicas=0 -n sagemaker-k8s-operator-system`` stops the legacy
+operator, ``kubectl scale deployment ack-sagemaker-controller --replicas=0 -n ack-system`` the ACK
+controller, exactly as on a real cluster. Their flags (legacy ``--namespace=X``; ACK ``--aws-region``,
+``--watch-namespace``, ``--deletion-policy``, ``--feature-gates``, with ``$(VAR)`` taken from the container's
+env) and service account come from the Deployment (see ``sandbox/common/pods.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from .operator import PodState
+from .common.pods import ROLE_ARN_ANNOTATION, PodState, container_flags
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +26,9 @@ FAULT_ANNOTATION = "sandbox.sagemaker.local/fault"
 OPERATOR_NAMESPACE = "sagemaker-k8s-operator-system"
 OPERATOR_DEPLOYMENT = "sagemaker-k8s-operator-controller-manager"
 OPERATOR_SERVICE_ACCOUNT = "sagemaker-k8s-operator-default"
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+ACK_NAMESPACE = "ack-system"
+ACK_DEPLOYMENT = "ack-sagemaker-controller"
+ACK_SERVICE_ACCOUNT = "ack-sagemaker-controller"
 
 
 def _now() -> str:
@@ -97,13 +102,6 @@ def _container_ids(container: dict, digest: str) -> dict:
     }
 
 
-def _args(deployment: dict, container: str = "manager") -> list[str]:
-    for c in deployment["spec"]["template"]["spec"].get("containers", []):
-        if c["name"] == container:
-            return list(c.get("args", []))
-    return []
-
-
 class ClusterEmulator:
     """Deployment controller + kubelet over the API emulator's in-process interface."""
 
@@ -117,10 +115,17 @@ class ClusterEmulator:
         # that read the old Deployment can re-create a pod the other just deleted
         self._sync_lock = threading.Lock()
         self._operator = PodState(False)
+        self._ack = PodState(False)
 
     def operator_state(self) -> PodState:
+        """The legacy operator's pod (``--namespace=X`` is its watch namespace)."""
         with self._lock:
             return self._operator
+
+    def ack_state(self) -> PodState:
+        """The ACK controller's pod (``--watch-namespace``; ``flags`` holds ``--aws-region`` and the rest)."""
+        with self._lock:
+            return self._ack
 
     def start(self) -> None:
         self.sync()
@@ -179,30 +184,34 @@ class ClusterEmulator:
             self._api.apply({**deployment, "status": status})
 
     def _refresh_operator_state(self) -> None:
-        deployment = self._api.get(
-            "apps/v1", "deployments", OPERATOR_DEPLOYMENT, namespace=OPERATOR_NAMESPACE
-        )
-        account = self._api.get(
-            "v1", "serviceaccounts", OPERATOR_SERVICE_ACCOUNT, namespace=OPERATOR_NAMESPACE
-        )
-        running = False
-        namespace = None
-        if deployment is not None:
-            pods = [
-                p
-                for p in self._api.list_objects("v1", "pods", namespace=OPERATOR_NAMESPACE)
-                if any(
-                    o.get("uid") == deployment["metadata"]["uid"]
-                    for o in p["metadata"].get("ownerReferences", [])
-                )
-            ]
-            running = any(_pod_ready(p) for p in pods)
-            for arg in _args(deployment):
-                if arg.startswith("--namespace="):
-                    namespace = arg.split("=", 1)[1] or None
-        role_arn = ((account or {}).get("metadata", {}).get("annotations") or {}).get(ROLE_ARN_ANNOTATION)
+        legacy = self._controller_state(OPERATOR_NAMESPACE, OPERATOR_DEPLOYMENT, "manager", "--namespace")
+        ack = self._controller_state(ACK_NAMESPACE, ACK_DEPLOYMENT, "controller", "--watch-namespace")
         with self._lock:
-            self._operator = PodState(running=running, watch_namespace=namespace, role_arn=role_arn)
+            self._operator, self._ack = legacy, ack
+
+    def _controller_state(self, namespace: str, name: str, container: str, watch_flag: str) -> PodState:
+        deployment = self._api.get("apps/v1", "deployments", name, namespace=namespace)
+        if deployment is None:
+            return PodState(False)
+        pods = [
+            p
+            for p in self._api.list_objects("v1", "pods", namespace=namespace)
+            if any(
+                o.get("uid") == deployment["metadata"]["uid"]
+                for o in p["metadata"].get("ownerReferences", [])
+            )
+        ]
+        flags = container_flags(deployment, container)
+        account_name = deployment["spec"]["template"]["spec"].get("serviceAccountName") or "default"
+        account = self._api.get("v1", "serviceaccounts", account_name, namespace=namespace)
+        role_arn = ((account or {}).get("metadata", {}).get("annotations") or {}).get(ROLE_ARN_ANNOTATION)
+        return PodState(
+            running=any(_pod_ready(p) for p in pods),
+            watch_namespace=flags.get(watch_flag) or None,
+            role_arn=role_arn,
+            subject=f"system:serviceaccount:{namespace}:{account_name}",
+            flags=flags,
+        )
 
 
 def _pod_ready(pod: dict) -> bool:

@@ -2,10 +2,10 @@
 
     GET    /healthz                          {"ready": true} once every component answers
     GET    /info                             the SandboxInfo as JSON
-    GET    /misconfigurations                name -> description
+    GET    /misconfigurations                name -> description (those of the installed flavour)
     POST   /misconfigure   {"name": N}       break one thing the preflight must catch
     POST   /faults/operator {"fault": "fail:AlgorithmError: x", "kind": "TrainingJob",
-                             "namespace": "*", "name": "*"}   (faults: sandbox.operator.faults,
+                             "namespace": "*", "name": "*"}   (faults: sandbox/common/faults.py,
                              e.g. "update-fail:<reason>" with "kind": "HostingDeployment";
                              "fail:<reason>" with "kind": "HyperparameterTuningJob" fails
                              every training job of matching tuning jobs, with "kind":
@@ -51,15 +51,13 @@ class _Handler(BaseHTTPRequestHandler):
         return json.loads(self.rfile.read(length) or b"{}")
 
     def do_GET(self):
-        from .stack import MISCONFIGURATIONS
-
         sb = self.sandbox
         if self.path == "/healthz":
             return self._reply(200, {"ready": sb.info is not None})
         if self.path == "/info":
             return self._reply(200, json.loads(sb.info.to_json()))
         if self.path == "/misconfigurations":
-            return self._reply(200, MISCONFIGURATIONS)
+            return self._reply(200, sb.misconfigurations)
         if self.path == "/faults/s3":
             rules = sb.moto.s3_faults.all_rules()
             return self._reply(200, [{**dataclasses.asdict(r), "active": r.active} for r in rules])

@@ -1,12 +1,19 @@
-"""The whole sandbox in one process: AWS (moto), the Kubernetes API, the cluster and the operator.
+"""The whole sandbox in one process: AWS (moto), the Kubernetes API, the cluster and the SageMaker
+controller(s).
 
     with Sandbox(state_dir) as sb:      # all on 127.0.0.1, ephemeral ports
         sb.info.kube_url, sb.info.aws_endpoint_url, sb.env()
         sb.misconfigure("wrong-sub")
+    with Sandbox(state_dir, flavour="ack") as sb: ...   # the ACK controller instead ("both": side by side)
+
+The flavour says which controller is installed: ``legacy`` (default) the original SageMaker operator
+(``sagemaker.aws.amazon.com/v1`` CRDs, ``sandbox/operator/``), ``ack`` the ACK SageMaker controller
+(``sagemaker.services.k8s.aws/v1alpha1`` CRDs, ``sandbox/ack/``), ``both`` both. Only that flavour's CRDs and
+installer objects are applied, and only its controller emulator runs.
 
 Start order: moto (+ the SageMaker simulator) -> seed the account -> Kubernetes API emulator ->
-CRDs, namespaces and the operator's installer objects -> cluster emulator (pods) -> operator
-emulator -> control API -> state files. Stop runs the reverse and is idempotent.
+CRDs, namespaces and the controllers' installer objects -> cluster emulator (pods) -> controller
+emulator(s) -> control API -> state files. Stop runs the reverse and is idempotent.
 """
 
 from __future__ import annotations
@@ -18,26 +25,31 @@ from pathlib import Path
 
 import yaml
 
-from .aws import AWS_MISCONFIGURATIONS, apply_misconfiguration, seed_account, start_moto
-from .cluster import OPERATOR_DEPLOYMENT, OPERATOR_NAMESPACE, ROLE_ARN_ANNOTATION, ClusterEmulator
+from . import misconfigure as _misconfigure
+from .ack import AckControllerEmulator
+from .aws import seed_account, start_moto
+from .cluster import ROLE_ARN_ANNOTATION, ClusterEmulator
+from .common.faults import Fault, FaultRules
 from .control import ControlServer
 from .kube import KubeApiServer, write_exec_kubeconfig, write_kubeconfig
-from .operator import Fault, OperatorEmulator
+from .misconfigure import ACK_MISCONFIGURATIONS, KUBE_MISCONFIGURATIONS, MISCONFIGURATIONS
+from .operator import OperatorEmulator
 from .state import SandboxInfo, clear_state, env_for, write_state
+
+__all__ = [
+    "ACK_MISCONFIGURATIONS",
+    "FLAVOURS",
+    "KUBE_MISCONFIGURATIONS",
+    "MISCONFIGURATIONS",
+    "Sandbox",
+    "load_yaml_documents",
+]
 
 log = logging.getLogger(__name__)
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "include" / "manifests"
-LEGACY_GROUP = "sagemaker.aws.amazon.com"
-
-KUBE_MISCONFIGURATIONS = {
-    "crds-missing": "the operator's CRDs are not installed (deleted)",
-    "operator-not-running": "the operator's Deployment is scaled to 0 replicas (no pod)",
-    "operator-crashloop": "the operator's pod is in CrashLoopBackOff",
-    "operator-wrong-namespace": "the operator only watches namespace 'sagemaker-jobs' (--namespace flag)",
-    "sa-annotation-missing": "the operator's service account has no eks.amazonaws.com/role-arn annotation",
-}
-MISCONFIGURATIONS = {**AWS_MISCONFIGURATIONS, **KUBE_MISCONFIGURATIONS}
+FLAVOURS = ("legacy", "ack", "both")
+INSTALLERS = {"legacy": "installer.yaml", "ack": "ack-controller.yaml"}
 
 
 # libyaml's loader parses the CRDs (300 kB) in ~0.1 s instead of ~2 s; same safe constructor.
@@ -69,14 +81,19 @@ class Sandbox:
         namespace: str = "default",
         phase_delay: float = 0.2,
         poll_interval: float = 0.25,
+        flavour: str = "legacy",
     ) -> None:
+        if flavour not in FLAVOURS:
+            raise ValueError(f"unknown flavour {flavour!r}; expected one of {FLAVOURS}")
+        self.flavour = flavour
         self.state_dir = Path(state_dir).resolve()
         self.region = region
         self.namespace = namespace
         self.phase_delay = phase_delay
         self.poll_interval = poll_interval
-        self.moto = self.kube = self.cluster = self.operator = self.control = None
+        self.moto = self.kube = self.cluster = self.operator = self.ack = self.control = None
         self.seed = None
+        self.faults = FaultRules()  # armed controller faults, shared by the controller emulators
         self.info: SandboxInfo | None = None
         self._injected: dict[tuple[str, str], object] = {}  # (resource, action) -> simulator fault armed
 
@@ -102,17 +119,28 @@ class Sandbox:
         self.install()
         self.cluster = ClusterEmulator(self.kube, interval=self.poll_interval)
         self.cluster.start()
-        self.operator = OperatorEmulator(
-            self.kube.url,
-            self.moto.url,
+        common = dict(
             region=self.region,
             cluster_name=self.seed.cluster_name,
-            pod_state=self.cluster.operator_state,
             inject_sagemaker_fault=self._inject_sagemaker_fault,
             withdraw_sagemaker_fault=self._withdraw_sagemaker_fault,
             poll_interval=self.poll_interval,
+            faults=self.faults,
         )
-        self.operator.start()
+        if "legacy" in self.installed:
+            self.operator = OperatorEmulator(
+                self.kube.url, self.moto.url, pod_state=self.cluster.operator_state, **common
+            )
+            self.operator.start()
+        if "ack" in self.installed:
+            self.ack = AckControllerEmulator(
+                self.kube.url,
+                self.moto.url,
+                account=self.seed.account,
+                pod_state=self.cluster.ack_state,
+                **common,
+            )
+            self.ack.start()
         self.control = ControlServer(self)
         self.control.start()
         self.info = SandboxInfo(
@@ -121,7 +149,9 @@ class Sandbox:
             cluster_name=self.seed.cluster_name,
             bucket=self.seed.bucket,
             namespace=self.namespace,
-            operator_role_arn=self.seed.operator_role_arn,
+            operator_role_arn=self.seed.operator_role_arn
+            if self.flavour != "ack"
+            else self.seed.ack_role_arn,
             execution_role_arn=self.seed.execution_role_arn,
             oidc_issuer=self.seed.oidc_issuer,
             aws_endpoint_url=self.moto.url,
@@ -129,11 +159,23 @@ class Sandbox:
             control_url=self.control.url,
             state_dir=str(self.state_dir),
             kubeconfig=str(kubeconfig),
+            flavour=self.flavour,
+            ack_role_arn=self.seed.ack_role_arn,
         )
         write_state(self.info)
 
+    @property
+    def installed(self) -> tuple[str, ...]:
+        """The controllers of this flavour: ``("legacy",)``, ``("ack",)`` or both."""
+        return _misconfigure.controllers(self.flavour)
+
+    @property
+    def controllers(self) -> list:
+        """The running controller emulators."""
+        return [c for c in (self.operator, self.ack) if c is not None]
+
     def stop(self) -> None:
-        for part in ("control", "operator", "cluster", "kube", "moto"):
+        for part in ("control", "operator", "ack", "cluster", "kube", "moto"):
             component = getattr(self, part)
             if component is None:
                 continue
@@ -168,80 +210,64 @@ class Sandbox:
 
     # -- cluster contents ----------------------------------------------------------------------
     def install(self) -> None:
-        """What the walkthrough's installer leaves on a cluster, plus the pipeline's namespace."""
+        """What the walkthrough's installer (legacy) or the Helm chart (ACK) leaves on a cluster, plus the
+        pipeline's namespace."""
         for name in ("default", "kube-system", "kube-public", self.namespace):
             self.kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         self.install_crds()
-        for obj in load_yaml_documents(MANIFESTS / "operator" / "installer.yaml"):
-            obj = copy.deepcopy(obj)
-            if obj["kind"] == "ServiceAccount":
-                obj["metadata"]["annotations"][ROLE_ARN_ANNOTATION] = self.seed.operator_role_arn
-            self.kube.apply(obj)
+        roles = {"legacy": self.seed.operator_role_arn, "ack": self.seed.ack_role_arn}
+        for controller in self.installed:
+            for obj in load_yaml_documents(MANIFESTS / "operator" / INSTALLERS[controller]):
+                obj = copy.deepcopy(obj)
+                if obj["kind"] == "ServiceAccount":
+                    obj["metadata"]["annotations"][ROLE_ARN_ANNOTATION] = roles[controller]
+                if obj["kind"] == "Deployment" and controller == "ack":
+                    for var in obj["spec"]["template"]["spec"]["containers"][0]["env"]:
+                        if var["name"] == "AWS_REGION":
+                            var["value"] = self.region
+                self.kube.apply(obj)
 
     def install_crds(self) -> None:
-        for flavour in ("legacy", "ack"):
+        for flavour in self.installed:
             for path in sorted((MANIFESTS / "crds" / flavour).glob("*.yaml")):
                 for crd in load_yaml_documents(path):
                     self.kube.apply(crd)
 
     # -- faults -------------------------------------------------------------------------------------
+    @property
+    def misconfigurations(self) -> dict[str, str]:
+        """The misconfigurations this sandbox can apply (``ack-wrong-region`` only with ACK installed)."""
+        return {**MISCONFIGURATIONS, **(ACK_MISCONFIGURATIONS if "ack" in self.installed else {})}
+
     def misconfigure(self, name: str) -> None:
-        """Break one thing the preflight check must catch (see MISCONFIGURATIONS)."""
-        if name in AWS_MISCONFIGURATIONS:
-            apply_misconfiguration(self.moto.url, self.seed, name)
-        elif name == "crds-missing":
-            for crd in self.kube.list_objects("apiextensions.k8s.io/v1", "customresourcedefinitions"):
-                if crd["spec"]["group"] == LEGACY_GROUP:
-                    self.kube.delete(
-                        "apiextensions.k8s.io/v1", "customresourcedefinitions", crd["metadata"]["name"]
-                    )
-        elif name.startswith("operator-") or name == "sa-annotation-missing":
-            self._misconfigure_operator(name)
-        else:
-            raise ValueError(f"unknown misconfiguration {name!r}; known: {sorted(MISCONFIGURATIONS)}")
+        """Break one thing the preflight check must catch (see ``sandbox/misconfigure.py``); it acts on the
+        installed flavour's controller(s)."""
+        _misconfigure.apply(self, name)
         self.cluster.sync()
-        self.operator.settle()  # from here on the operator acts on the broken cluster, never on the old one
+        for controller in self.controllers:  # from here on they act on the broken cluster, never the old one
+            controller.forget_credentials()
+            controller.settle()
 
     def restore(self) -> None:
         """Undo every misconfiguration: the account seeded again (seeding is idempotent and resets trust
-        policies, attachments, the OIDC provider and the bucket), the CRDs and the operator's installer
-        objects applied again as at start, the operator's pod back. It deletes nothing: jobs, CRs and S3
+        policies, attachments, the OIDC provider and the bucket), the CRDs and the controllers' installer
+        objects applied again as at start, the controllers' pods back. It deletes nothing: jobs, CRs and S3
         objects stay, and what a misconfiguration deleted (the bucket's objects, CRs of removed CRDs) stays
         gone."""
         self.seed = seed_account(self.moto.url, region=self.region)
         self.install()
         self.cluster.sync()
-        self.operator.settle()
-
-    def _misconfigure_operator(self, name: str) -> None:
-        if name == "sa-annotation-missing":
-            sa = self.kube.get(
-                "v1", "serviceaccounts", "sagemaker-k8s-operator-default", namespace=OPERATOR_NAMESPACE
-            )
-            sa["metadata"].get("annotations", {}).pop(ROLE_ARN_ANNOTATION, None)
-            self.kube.apply(sa)
-            return
-        deployment = self.kube.get(
-            "apps/v1", "deployments", OPERATOR_DEPLOYMENT, namespace=OPERATOR_NAMESPACE
-        )
-        if name == "operator-not-running":
-            deployment["spec"]["replicas"] = 0
-        elif name == "operator-crashloop":
-            deployment["metadata"].setdefault("annotations", {})["sandbox.sagemaker.local/fault"] = (
-                "crashloop"
-            )
-        elif name == "operator-wrong-namespace":
-            container = deployment["spec"]["template"]["spec"]["containers"][0]
-            container["args"] = [*container.get("args", []), "--namespace=sagemaker-jobs"]
-        deployment.pop("status", None)
-        self.kube.apply(deployment)
+        for controller in self.controllers:
+            controller.forget_credentials()
+            controller.settle()
 
     def arm_fault(self, fault: str, *, kind: str = "*", namespace: str = "*", name: str = "*") -> None:
-        """Arm an operator/SageMaker fault for CRs the caller does not create itself, e.g.
+        """Arm a controller/SageMaker fault for CRs the caller does not create itself, e.g.
         ``arm_fault("update-fail:no capacity", kind="HostingDeployment")``: every UpdateEndpoint of
-        matching HostingDeployments fails (and is retried) until ``clear_faults()``.
-        Faults: see ``sandbox.operator.faults``; namespace and name are globs on the CR."""
-        self.operator.faults.add(Fault.from_text(fault), kind=kind, namespace=namespace, name=name)
+        matching HostingDeployments fails (and is retried) until ``clear_faults()``; ACK kinds too
+        (``TrainingJob``, ``HyperParameterTuningJob``, ``TransformJob``, ``Model``, ``EndpointConfig``,
+        ``Endpoint``). Faults: see ``sandbox/common/faults.py``; namespace and name are globs on the CR."""
+        self.faults.add(Fault.from_text(fault), kind=kind, namespace=namespace, name=name)
 
     def arm_s3_fault(self, **rule) -> int:
         """Arm an S3 error (503 SlowDown by default) for matching requests; returns the rule id for
@@ -249,7 +275,7 @@ class Sandbox:
         return self.moto.s3_faults.add(**rule)
 
     def clear_faults(self) -> None:
-        self.operator.faults.clear()
+        self.faults.clear()
         self.moto.simulator.faults.clear()
         self.moto.s3_faults.clear()
         self.kube.faults.clear()

@@ -38,6 +38,8 @@ class SandboxInfo:
     control_url: str
     state_dir: str
     kubeconfig: str
+    flavour: str = "legacy"  # the installed controller(s): legacy | ack | both
+    ack_role_arn: str = ""  # the ACK controller's IRSA role (seeded whatever the flavour)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     password = os.environ.get("SAGEMAKER_K8S_UI_PASSWORD", "admin")
     print("starting the sandbox ...", flush=True)
-    sandbox = start_sandbox(STATE_DIR)
+    sandbox = start_sandbox(STATE_DIR, flavour=os.environ.get("FLAVOUR") or "legacy")
     postgres = airflow = None
     try:
         env = {**os.environ, **parse_env((STATE_DIR / "env").read_text())}

@@ -9,7 +9,9 @@
    stops the sandbox. ``DEMO_RUNS=2`` runs the DAG twice to show the champion/challenger gate
    keeping the first model (the second is no better) on the same endpoint. ``TUNE=1`` tunes
    instead of training once (a HyperparameterTuningJob, 4 jobs, 2 at a time) and prints the best
-   job; the batch transform's accuracy on the test split is printed either way.
+   job; the batch transform's accuracy on the test split is printed either way. ``FLAVOUR=ack``
+   runs the same pipeline on the ACK SageMaker controller (the sandbox installs ACK's CRDs and its
+   controller instead of the legacy operator's; the DAG's ``flavour: auto`` picks it up).
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ HOME = ROOT / ".airflow"
 
 def main() -> int:
     configure_environment(HOME)
-    print("starting the sandbox ...")
-    sandbox = start_sandbox(STATE_DIR)
+    flavour = os.environ.get("FLAVOUR", "") or "legacy"
+    print(f"starting the sandbox ({flavour} controller) ...")
+    sandbox = start_sandbox(STATE_DIR, flavour=flavour)
     try:
         env = {**os.environ, **airflow_settings(HOME), **parse_env((STATE_DIR / "env").read_text())}
         print("preparing Airflow's database in .airflow/ ...")
@@ -80,6 +83,7 @@ def summarize(run) -> None:
     recorded = run.xcoms.get("record_champion") or {}
     smoke = run.xcoms.get("smoke_test_endpoint") or {}
     print("\nsummary")
+    print(f"  controller        {((run.xcoms.get('resolve_config') or {}).get('flavour'))}")
     print(f"  training job      {trained.get('job_name')}")
     print(f"  model             {trained.get('model_path')}")
     print(f"  validation error  {(trained.get('metrics') or {}).get('validation:merror')}")

@@ -12,12 +12,19 @@ as the operator walkthrough leaves it.
 from .faults import FAULT_KINDS, Fault, FaultRegistry
 from .s3_faults import S3FaultMiddleware, S3FaultRule, S3Faults
 from .sagemaker_sim import SageMakerSimulator, get_simulator, install, uninstall
-from .seed import AWS_MISCONFIGURATIONS, SeedResult, apply_misconfiguration, seed_account
+from .seed import (
+    AWS_MISCONFIGURATIONS,
+    ROLE_MISCONFIGURATIONS,
+    SeedResult,
+    apply_misconfiguration,
+    seed_account,
+)
 from .server import MotoServer, start_moto
 
 __all__ = [
     "AWS_MISCONFIGURATIONS",
     "FAULT_KINDS",
+    "ROLE_MISCONFIGURATIONS",
     "Fault",
     "FaultRegistry",
     "MotoServer",

@@ -8,11 +8,14 @@
 * the IAM OIDC provider for that issuer (client id ``sts.amazonaws.com``);
 * the operator's IRSA role ``sagemaker-k8s-operator-irsa`` (web-identity trust for the operator's service
   account, AmazonSageMakerFullAccess attached);
+* the ACK SageMaker controller's IRSA role ``ack-sagemaker-controller-irsa`` (web-identity trust for
+  ``system:serviceaccount:ack-system:ack-sagemaker-controller``, AmazonSageMakerFullAccess attached);
 * the SageMaker execution role ``/service-role/AmazonSageMaker-ExecutionRole`` (trusts
   sagemaker.amazonaws.com, AmazonSageMakerFullAccess attached);
 * the bucket ``sagemaker-sandbox-<account>``.
 
-``apply_misconfiguration(url, seed, name)`` applies one of :data:`AWS_MISCONFIGURATIONS`.
+``apply_misconfiguration(url, seed, name, controller="legacy"|"ack")`` applies one of
+:data:`AWS_MISCONFIGURATIONS`; those about "the operator role" act on that controller's role.
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ OPERATOR_NAMESPACE = "sagemaker-k8s-operator-system"
 OPERATOR_SERVICE_ACCOUNT = "sagemaker-k8s-operator-default"
 OPERATOR_SUBJECT = f"system:serviceaccount:{OPERATOR_NAMESPACE}:{OPERATOR_SERVICE_ACCOUNT}"
 OPERATOR_ROLE_NAME = "sagemaker-k8s-operator-irsa"
+ACK_NAMESPACE = "ack-system"
+ACK_SERVICE_ACCOUNT = "ack-sagemaker-controller"
+ACK_SUBJECT = f"system:serviceaccount:{ACK_NAMESPACE}:{ACK_SERVICE_ACCOUNT}"
+ACK_ROLE_NAME = "ack-sagemaker-controller-irsa"
+#: controller -> (IRSA role name, the namespace of its service account)
+CONTROLLER_ROLES = {"legacy": (OPERATOR_ROLE_NAME, OPERATOR_NAMESPACE), "ack": (ACK_ROLE_NAME, ACK_NAMESPACE)}
 EXECUTION_ROLE_NAME = "AmazonSageMaker-ExecutionRole"
 EXECUTION_ROLE_PATH = "/service-role/"
 OIDC_AUDIENCE = "sts.amazonaws.com"
@@ -60,6 +69,10 @@ AWS_MISCONFIGURATIONS: dict[str, str] = {
     "execution-role-trust": f"the execution role trusts {WRONG_EXECUTION_PRINCIPAL}, not sagemaker",
     "no-bucket": "the SageMaker bucket is deleted (with its objects)",
 }
+#: the misconfigurations that act on one controller's IRSA role (the others are account-wide)
+ROLE_MISCONFIGURATIONS = frozenset(
+    {"wrong-sub", "wrong-aud", "trust-too-broad", "wildcard-principal", "policy-missing"}
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class SeedResult:
     bucket: str
     region: str
     account: str
+    ack_role_arn: str = ""
 
     @property
     def issuer_host(self) -> str:
@@ -237,6 +251,13 @@ def seed_account(endpoint_url: str, region: str = "us-west-2", account: str = DE
         description="IRSA role of the SageMaker operator for Kubernetes",
     )
     _attach(iam, OPERATOR_ROLE_NAME, SAGEMAKER_POLICY_ARN)
+    ack_role_arn = _ensure_role(
+        iam,
+        ACK_ROLE_NAME,
+        operator_trust_policy(provider_arn, host, subject=ACK_SUBJECT),
+        description="IRSA role of the ACK service controller for Amazon SageMaker",
+    )
+    _attach(iam, ACK_ROLE_NAME, SAGEMAKER_POLICY_ARN)
     execution_role_arn = _ensure_role(
         iam,
         EXECUTION_ROLE_NAME,
@@ -265,6 +286,7 @@ def seed_account(endpoint_url: str, region: str = "us-west-2", account: str = DE
         bucket=bucket,
         region=region,
         account=account,
+        ack_role_arn=ack_role_arn,
     )
     log.info("seeded account %s in %s: %s", account, region, result)
     return result
@@ -282,35 +304,46 @@ def _empty_and_delete_bucket(s3, bucket: str) -> None:
     s3.delete_bucket(Bucket=bucket)
 
 
-def apply_misconfiguration(endpoint_url: str, seed: SeedResult, name: str) -> None:
-    """Break one AWS-side thing a preflight check must catch; see :data:`AWS_MISCONFIGURATIONS`."""
+def apply_misconfiguration(
+    endpoint_url: str, seed: SeedResult, name: str, controller: str = "legacy"
+) -> None:
+    """Break one AWS-side thing a preflight check must catch; see :data:`AWS_MISCONFIGURATIONS`. The trust and
+    permission ones act on ``controller``'s IRSA role (``legacy``: the operator's, ``ack``: the ACK
+    controller's)."""
     if name not in AWS_MISCONFIGURATIONS:
         raise ValueError(f"unknown AWS misconfiguration {name!r}; known: {sorted(AWS_MISCONFIGURATIONS)}")
+    role, namespace = CONTROLLER_ROLES[controller]
     make = _clients(endpoint_url, seed.region, seed.account)
     iam = make("iam")
     host = seed.issuer_host
+    subject = f"system:serviceaccount:{namespace}:" + (
+        OPERATOR_SERVICE_ACCOUNT if controller == "legacy" else ACK_SERVICE_ACCOUNT
+    )
 
-    def set_operator_trust(policy: dict) -> None:
-        iam.update_assume_role_policy(RoleName=OPERATOR_ROLE_NAME, PolicyDocument=json.dumps(policy))
+    def set_trust(policy: dict) -> None:
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(policy))
 
     if name == "no-oidc-provider":
         iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=seed.oidc_provider_arn)
     elif name == "wrong-sub":
-        set_operator_trust(operator_trust_policy(seed.oidc_provider_arn, host, subject=WRONG_SUBJECT))
+        wrong = f"system:serviceaccount:{namespace}:default"
+        set_trust(operator_trust_policy(seed.oidc_provider_arn, host, subject=wrong))
     elif name == "wrong-aud":
-        set_operator_trust(operator_trust_policy(seed.oidc_provider_arn, host, audience=WRONG_AUDIENCE))
+        set_trust(
+            operator_trust_policy(seed.oidc_provider_arn, host, subject=subject, audience=WRONG_AUDIENCE)
+        )
     elif name == "trust-too-broad":
-        set_operator_trust(
+        set_trust(
             operator_trust_policy(
                 seed.oidc_provider_arn, host, subject=BROAD_SUBJECT, subject_operator="StringLike"
             )
         )
     elif name == "wildcard-principal":
-        policy = iam.get_role(RoleName=OPERATOR_ROLE_NAME)["Role"]["AssumeRolePolicyDocument"]
+        policy = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
         policy["Statement"].append({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
-        set_operator_trust(policy)
+        set_trust(policy)
     elif name == "policy-missing":
-        iam.detach_role_policy(RoleName=OPERATOR_ROLE_NAME, PolicyArn=SAGEMAKER_POLICY_ARN)
+        iam.detach_role_policy(RoleName=role, PolicyArn=SAGEMAKER_POLICY_ARN)
     elif name == "execution-role-trust":
         iam.update_assume_role_policy(
             RoleName=EXECUTION_ROLE_NAME,
@@ -318,4 +351,4 @@ def apply_misconfiguration(endpoint_url: str, seed: SeedResult, name: str) -> No
         )
     elif name == "no-bucket":
         _empty_and_delete_bucket(make("s3"), seed.bucket)
-    log.info("applied AWS misconfiguration %s", name)
+    log.info("applied AWS misconfiguration %s (%s controller)", name, controller)

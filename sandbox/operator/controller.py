@@ -14,17 +14,17 @@ crash-looping it stops reconciliation exactly as it would on a cluster.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from ..common.aws import client
+from ..common.credentials import CredentialChecker
+from ..common.faults import Fault, FaultRules
+from ..common.loop import ControllerLoop
+from ..common.pods import PodState
 from . import batchtransform, endpointconfig, hosting, hpo, model, training
-from .aws import client
-from .credentials import CredentialChecker
-from .faults import Fault, FaultRules
 from .kube import (
     BATCH_TRANSFORM_JOBS,
     ENDPOINT_CONFIGS,
@@ -36,21 +36,16 @@ from .kube import (
     Kube,
 )
 
+__all__ = ["SUBJECT", "OperatorEmulator", "PodState"]
+
 log = logging.getLogger(__name__)
 
 SUBJECT = "system:serviceaccount:sagemaker-k8s-operator-system:sagemaker-k8s-operator-default"
 
 
-@dataclass(frozen=True)
-class PodState:
-    """What the cluster says about the operator's pod: is it running, and with which flags."""
+class OperatorEmulator(ControllerLoop):
+    thread_name = "sagemaker-operator-emulator"
 
-    running: bool
-    watch_namespace: str | None = None
-    role_arn: str | None = None  # the service account's eks.amazonaws.com/role-arn annotation
-
-
-class OperatorEmulator:
     def __init__(
         self,
         kube_url: str,
@@ -62,23 +57,20 @@ class OperatorEmulator:
         inject_sagemaker_fault: Callable[[str, Fault], None] = lambda name, fault: None,
         withdraw_sagemaker_fault: Callable[[str, str], None] = lambda name, action: None,
         poll_interval: float = 0.25,
+        faults: FaultRules | None = None,
     ) -> None:
+        super().__init__(poll_interval)
         self.kube = Kube(kube_url)
         self.default_region = region
-        self.faults = FaultRules()
-        self.poll_interval = poll_interval
+        self.faults = faults if faults is not None else FaultRules()
         self._endpoint = aws_endpoint_url
         self._pod_state = pod_state
         self._inject = inject_sagemaker_fault
         self._withdraw = withdraw_sagemaker_fault
         self._credentials = CredentialChecker(aws_endpoint_url, region, cluster_name)
         self._clients: dict[str, object] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._state = PodState(False)
         self._settled: dict[str, int] = {}  # uid -> generation of CRs the controller does not requeue
-        self.passes = 0  # completed loop iterations, for tests that wait for "one more pass"
-        self._passed = threading.Condition()
 
     # -- what reconcilers use -------------------------------------------------------------
     def sagemaker(self, region: str):
@@ -87,7 +79,11 @@ class OperatorEmulator:
         return self._clients[region]
 
     def credential_problem(self, action: str) -> str | None:
-        return self._credentials.problem(self._state.role_arn, SUBJECT, action)
+        return self._credentials.problem(self._state.role_arn, self._state.subject or SUBJECT, action)
+
+    def forget_credentials(self) -> None:
+        """IAM changed (a misconfiguration, a restore): evaluate the role again on the next call."""
+        self._credentials.forget()
 
     def inject_sagemaker_fault(self, name: str, fault: Fault) -> None:
         """Make SageMaker misbehave for the resource ``name`` (a job or an endpoint) as ``fault`` says."""
@@ -97,41 +93,9 @@ class OperatorEmulator:
         """Undo what ``inject_sagemaker_fault`` armed for ``name`` with this fault action, if anything."""
         self._withdraw(name, action)
 
-    # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sagemaker-operator-emulator", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+    # -- the loop ------------------------------------------------------------------------------
+    def close(self) -> None:
         self.kube.close()
-
-    def settle(self, timeout: float = 10.0) -> None:
-        """Return once a whole pass has run after this call, so it saw every change made before it.
-
-        A pass already under way may have read the operator's pod state before the change; waiting
-        for two more completed passes guarantees one started afterwards.
-        """
-        if self._thread is None:
-            return
-        with self._passed:
-            target = self.passes + 2
-            if not self._passed.wait_for(lambda: self.passes >= target, timeout):
-                raise TimeoutError(f"the operator emulator did not complete a pass within {timeout}s")
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.reconcile_all()
-            except Exception:  # a controller never dies on one bad pass
-                log.exception("operator emulator pass failed")
-            with self._passed:
-                self.passes += 1
-                self._passed.notify_all()
-            self._stop.wait(self.poll_interval)
 
     def reconcile_all(self) -> None:
         self._state = self._pod_state()

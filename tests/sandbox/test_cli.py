@@ -234,3 +234,12 @@ def test_sigterm_stops_cleanly(up):
     assert _session_members(up.process.pid) == [] or all(
         s == "Z" for _, s in _session_members(up.process.pid)
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "flavour"), [([], "legacy"), (["--flavour", "ack"], "ack"), (["--flavour", "both"], "both")]
+)
+def test_up_takes_the_controller_flavour(argv, flavour):
+    assert build_parser().parse_args(["up", *argv]).flavour == flavour
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["up", "--flavour", "other"])

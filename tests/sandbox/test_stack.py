@@ -132,7 +132,11 @@ class TestOneRunningSandbox:
         names = kubectl(sandbox, "get", "crd", "-o", "name").split()
         legacy = {n.removeprefix("customresourcedefinition.apiextensions.k8s.io/") for n in names}
         assert {f"{kind}.{LEGACY_GROUP}" for kind in LEGACY_KINDS} <= legacy
-        assert any(n.endswith(".sagemaker.services.k8s.aws") for n in legacy)  # the ACK flavour too
+        # the default flavour is the legacy operator alone: no ACK CRDs, controller or namespace
+        assert not any(n.endswith(".sagemaker.services.k8s.aws") for n in legacy)
+        assert sandbox.info.flavour == "legacy" and sandbox.ack is None
+        assert sandbox.info.ack_role_arn.endswith(":role/ack-sagemaker-controller-irsa")  # seeded anyway
+        assert "ack-system" not in kubectl(sandbox, "get", "namespaces", "-o", "name")
 
     def test_operator_is_installed_and_running(self, sandbox):
         kubectl(sandbox, "get", "namespace", OPERATOR_NAMESPACE)
@@ -338,7 +342,6 @@ def _check_no_bucket(sandbox):
 def _check_crds_missing(sandbox):
     names = kubectl(sandbox, "get", "crd", "-o", "name")
     assert LEGACY_GROUP not in names
-    assert "sagemaker.services.k8s.aws" in names  # only the legacy operator's CRDs are gone
     with pytest.raises(AssertionError, match="the server doesn't have a resource type"):
         kubectl(sandbox, "get", f"trainingjobs.{LEGACY_GROUP}")
 
@@ -398,3 +401,53 @@ def test_every_misconfiguration_has_a_check():
 def test_misconfiguration_does_what_it_says(sandbox, name):
     sandbox.misconfigure(name)
     CHECKS[name](sandbox)
+
+
+# -- flavours ---------------------------------------------------------------------------------------------
+# (here, not in tests/sandbox/ack/: a second sandbox in the process would wipe that package's shared one,
+# moto's state being process-wide)
+def test_ack_wrong_region_needs_the_ack_controller(sandbox):
+    assert "ack-wrong-region" not in sandbox.misconfigurations
+    with pytest.raises(ValueError, match="needs the ACK controller"):
+        sandbox.misconfigure("ack-wrong-region")
+
+
+def test_both_flavours_side_by_side(tmp_path):
+    with Sandbox(tmp_path / "both", phase_delay=0.05, poll_interval=0.1, flavour="both") as sb:
+        info = sb.info
+        assert info.flavour == "both" and info.operator_role_arn != info.ack_role_arn
+        crds = sb.kube.list_objects("apiextensions.k8s.io/v1", "customresourcedefinitions")
+        groups = {c["spec"]["group"] for c in crds}
+        assert {"sagemaker.aws.amazon.com", "sagemaker.services.k8s.aws"} <= groups
+        url = f"s3://{info.bucket}/nowhere/model.tar.gz"  # CreateModel does not read it
+        container = {"containerHostname": "xgboost", "image": "img"}
+        sb.kube.apply({
+            "apiVersion": "sagemaker.services.k8s.aws/v1alpha1",
+            "kind": "Model",
+            "metadata": {"name": "ack-both", "namespace": "default"},
+            "spec": {"modelName": "ack-both", "executionRoleARN": info.execution_role_arn,
+                     "primaryContainer": {**container, "modelDataURL": url}},
+        })  # fmt: skip
+        sb.kube.apply({
+            "apiVersion": "sagemaker.aws.amazon.com/v1",
+            "kind": "Model",
+            "metadata": {"name": "legacy-both", "namespace": "default"},
+            "spec": {"executionRoleArn": info.execution_role_arn, "region": info.region,
+                     "primaryContainer": {**container, "modelDataUrl": url}},
+        })  # fmt: skip
+
+        def status(api_version: str, name: str) -> dict:
+            return (sb.kube.get(api_version, "models", name, namespace="default") or {}).get("status") or {}
+
+        def ack_synced() -> bool:
+            ack = status("sagemaker.services.k8s.aws/v1alpha1", "ack-both").get("conditions") or []
+            return {c["type"]: c["status"] for c in ack}.get("ACK.ResourceSynced") == "True"
+
+        wait_for(ack_synced, timeout=30, what="the ACK Model")
+        wait_for(
+            lambda: status("sagemaker.aws.amazon.com/v1", "legacy-both").get("status") == "Created",
+            timeout=30,
+            what="the legacy Model",
+        )
+        sb.misconfigure("operator-not-running")  # acts on both controllers
+        assert not sb.cluster.operator_state().running and not sb.cluster.ack_state().running

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from sandbox.aws.seed import operator_trust_policy
+from sandbox.common.credentials import policy_allows, trust_allows
+from sandbox.common.faults import ANNOTATION, Fault, FaultRules
 from sandbox.operator import naming
 from sandbox.operator.convert import (
     comparable_endpoint_config,
@@ -14,8 +16,6 @@ from sandbox.operator.convert import (
     model_request,
     training_request,
 )
-from sandbox.operator.credentials import policy_allows, trust_allows
-from sandbox.operator.faults import ANNOTATION, Fault, FaultRules
 
 UID = "cf1e16fb-10a5-11ea-aa45-0a350733ba06"
 HEX = "cf1e16fb10a511eaaa450a350733ba06"

@@ -1,11 +1,13 @@
-"""How the operator gets AWS credentials: IRSA, evaluated the way STS and IAM would.
+"""How the emulated controllers get AWS credentials: IRSA, evaluated the way STS and IAM would.
 
-On EKS the operator's pod gets a web-identity token for its service account
+On EKS a controller's pod gets a web-identity token for its service account
 (iss = the cluster's OIDC issuer, sub = ``system:serviceaccount:<ns>:<sa>``, aud = ``sts.amazonaws.com``)
 and calls ``sts:AssumeRoleWithWebIdentity`` on the role named in the service account's
 ``eks.amazonaws.com/role-arn`` annotation. moto's STS accepts anything, so this module evaluates
 the role's trust policy and permissions itself: a misconfigured account then fails inside the
-operator with the errors the real operator reports, not only in the pipeline's preflight.
+controller with the errors the real one reports, not only in the pipeline's preflight.
+:class:`Denial` says what failed; the legacy operator words it as the Go SDK v1 does
+(:meth:`CredentialChecker.problem`), the ACK controller as the Go SDK v2 does (``sandbox/ack/errors.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,41 @@ from .aws import client
 
 WEB_IDENTITY_ACTION = "sts:AssumeRoleWithWebIdentity"
 AUDIENCE = "sts.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Denial:
+    """Why the controller cannot call ``action``.
+
+    ``reason``: ``no-role`` (no role-arn annotation: no credential provider), ``no-provider`` (the account has
+    no OIDC provider for the cluster's issuer: STS InvalidIdentityToken), ``trust`` (the role is missing or
+    its trust policy refuses the token: STS AccessDenied) or ``permission`` (the role may not call
+    ``action``: SageMaker AccessDeniedException as ``assumed_role``).
+    """
+
+    reason: str
+    action: str
+    issuer: str = ""
+    assumed_role: str = ""
+
+    def legacy_text(self) -> str:
+        """The error as the legacy operator (aws-sdk-go v1) prints it."""
+        if self.reason == "no-role":
+            return "NoCredentialProviders: no valid providers in chain. Deprecated."
+        if self.reason == "no-provider":
+            return (
+                "WebIdentityErr: failed to retrieve credentials\ncaused by: InvalidIdentityToken: "
+                f"No OpenIDConnect provider found in your account for {self.issuer}\n\tstatus code: 400"
+            )
+        if self.reason == "trust":
+            return (
+                "WebIdentityErr: failed to retrieve credentials\ncaused by: AccessDenied: "
+                "Not authorized to perform sts:AssumeRoleWithWebIdentity\n\tstatus code: 403"
+            )
+        return (
+            f"AccessDeniedException: User: {self.assumed_role} is not authorized to perform: {self.action}\n"
+            "\tstatus code: 400"
+        )
 
 
 @dataclass(frozen=True)
@@ -94,7 +131,7 @@ def _document(value) -> dict:
 
 
 class CredentialChecker:
-    """Answers "can the operator act?" with the real operator's error text, cached briefly."""
+    """Answers "can the controller act?", cached briefly."""
 
     def __init__(self, endpoint_url: str, region: str, cluster_name: str, ttl: float = 1.0) -> None:
         self._iam = client("iam", endpoint_url, region)
@@ -102,10 +139,20 @@ class CredentialChecker:
         self._cluster = cluster_name
         self._ttl = ttl
         self._lock = threading.Lock()
-        self._cache: dict[tuple, tuple[float, str | None]] = {}
+        self._cache: dict[tuple, tuple[float, Denial | None]] = {}
+
+    def forget(self) -> None:
+        """Drop the cached answers (the sandbox calls it after changing IAM, so the next call sees it)."""
+        with self._lock:
+            self._cache.clear()
 
     def problem(self, identity_role_arn: str | None, subject: str, action: str) -> str | None:
-        """None if the operator may call `action`; otherwise the AWS SDK error the operator would log."""
+        """None if the controller may call `action`; otherwise the error the legacy operator would log."""
+        denial = self.denial(identity_role_arn, subject, action)
+        return None if denial is None else denial.legacy_text()
+
+    def denial(self, identity_role_arn: str | None, subject: str, action: str) -> Denial | None:
+        """None if the controller may call `action`; otherwise why not."""
         key = (identity_role_arn, subject, action)
         with self._lock:
             hit = self._cache.get(key)
@@ -116,13 +163,9 @@ class CredentialChecker:
             self._cache[key] = (time.monotonic(), answer)
         return answer
 
-    def _evaluate(self, role_arn: str | None, subject: str, action: str) -> str | None:
-        denied = (
-            "WebIdentityErr: failed to retrieve credentials\ncaused by: AccessDenied: "
-            "Not authorized to perform sts:AssumeRoleWithWebIdentity\n\tstatus code: 403"
-        )
+    def _evaluate(self, role_arn: str | None, subject: str, action: str) -> Denial | None:
         if not role_arn:
-            return "NoCredentialProviders: no valid providers in chain. Deprecated."
+            return Denial("no-role", action)
         issuer = self._eks.describe_cluster(name=self._cluster)["cluster"]["identity"]["oidc"]["issuer"]
         issuer_host = issuer.removeprefix("https://")
         account = role_arn.split(":")[4]
@@ -131,18 +174,15 @@ class CredentialChecker:
             p["Arn"] for p in self._iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
         }
         if provider_arn not in providers:
-            return (
-                "WebIdentityErr: failed to retrieve credentials\ncaused by: InvalidIdentityToken: "
-                f"No OpenIDConnect provider found in your account for {issuer}\n\tstatus code: 400"
-            )
+            return Denial("no-provider", action, issuer=issuer)
         role_name = role_arn.split("/")[-1]
         try:
             role = self._iam.get_role(RoleName=role_name)["Role"]
         except self._iam.exceptions.NoSuchEntityException:
-            return denied
+            return Denial("trust", action, issuer=issuer)
         trust = _document(role["AssumeRolePolicyDocument"])
         if not trust_allows(trust, provider_arn, issuer_host, subject, AUDIENCE):
-            return denied
+            return Denial("trust", action, issuer=issuer)
         documents = []
         for attached in self._iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
             policy = self._iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
@@ -155,8 +195,5 @@ class CredentialChecker:
             documents.append(_document(doc))
         if not policy_allows(documents, action):
             assumed = f"arn:aws:sts::{account}:assumed-role/{role_name}/operator"
-            return (
-                f"AccessDeniedException: User: {assumed} is not authorized to perform: {action}\n"
-                "\tstatus code: 400"
-            )
+            return Denial("permission", action, issuer=issuer, assumed_role=assumed)
         return None

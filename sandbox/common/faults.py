@@ -1,28 +1,37 @@
-"""Deterministic fault injection for the operator emulator.
+"""Deterministic fault injection for the emulated controllers (the legacy operator and the ACK controller).
 
-Put the annotation ``sandbox.sagemaker.local/fault`` on a TrainingJob, HyperparameterTuningJob,
-BatchTransformJob or HostingDeployment CR:
+Put the annotation ``sandbox.sagemaker.local/fault`` on a CR, or arm a rule with :meth:`FaultRules.add`
+(``Sandbox.arm_fault``; namespace and name globs, and the CR's kind: legacy ``TrainingJob``,
+``HyperparameterTuningJob``, ``BatchTransformJob``, ``HostingDeployment``, ``Model``, ``EndpointConfig``; ACK
+``TrainingJob``, ``HyperParameterTuningJob``, ``TransformJob``, ``Model``, ``EndpointConfig``, ``Endpoint``):
 
 =============================  ==================================================================
 ``fail:<reason>``              the SageMaker job ends ``Failed`` with ``<reason>`` as FailureReason;
-                               on a HyperparameterTuningJob every training job it launches fails,
-                               so the tuning job ends ``Failed`` ("No training job succeeded after
-                               N attempts. ..."); on a BatchTransformJob the transform job fails
-                               (the CR shows ``Failed``; the reason is only in DescribeTransformJob)
-``hang``                       the job stays ``InProgress`` (Training) until stopped (a tuning job's
-                               training jobs; a transform job)
+                               on a tuning job every training job it launches fails, so the tuning
+                               job ends ``Failed`` ("No training job succeeded after N attempts.
+                               ..."); on a batch transform the transform job fails (the legacy CR
+                               shows ``Failed`` without the reason; the ACK CR copies it)
+``hang``                       the job stays ``InProgress`` until stopped (a tuning job's training
+                               jobs; a transform job)
 ``stop``                       the job ends ``Stopped`` (a tuning job's training jobs; a transform)
-``reconcile-error:<message>``  the operator cannot reach SageMaker: ``Reconciling…`` + message
-                               (Model and EndpointConfig CRs: ``Error``; BatchTransformJob:
-                               ``Failed``, retried, + message)
+``reconcile-error:<message>``  legacy: the operator cannot reach SageMaker: ``Reconciling…`` +
+                               message (Model and EndpointConfig CRs: ``Error``; BatchTransformJob:
+                               ``Failed``, retried, + message); ACK: as ``recoverable``
+``recoverable:<message>``      ACK: the controller's SageMaker calls for the CR fail with a retryable
+                               error (``ACK.Recoverable``); ``<message>`` may start with an error
+                               code, ``ThrottlingException: Rate exceeded`` (default code
+                               ``ServiceUnavailable``)
+``terminal:<message>``         ACK: they fail with a terminal error (``ACK.Terminal``; default code
+                               ``InvalidParameterValue``)
+``rules-pending``              ACK TrainingJob: Debugger/Profiler rule evaluations stay
+                               ``InProgress`` after the job completes, so ``ACK.ResourceSynced``
+                               stays False (a job without rules gets SageMaker's default
+                               ``ProfilerReport`` rule)
 ``endpoint-fail:<reason>``     CreateEndpoint: the endpoint ends ``Failed`` with ``<reason>``
 ``update-fail:<reason>``       every UpdateEndpoint fails while armed: SageMaker rolls back
-                               (``InService`` on the old config, FailureReason ``<reason>``) and
-                               the controller retries it on its next pass, as the real one does
+                               (``InService`` on the old config, FailureReason ``<reason>``); the
+                               legacy controller retries it on its next pass, as the real one does
 =============================  ==================================================================
-
-The same faults can be armed for CRs the test does not create itself (the pipeline's) with
-:meth:`FaultRules.add`, matching namespace and name globs; the sandbox's control API exposes that.
 """
 
 from __future__ import annotations
@@ -32,7 +41,10 @@ import threading
 from dataclasses import dataclass
 
 ANNOTATION = "sandbox.sagemaker.local/fault"
-ACTIONS = frozenset({"fail", "hang", "stop", "reconcile-error", "endpoint-fail", "update-fail"})
+ACTIONS = frozenset(
+    {"fail", "hang", "stop", "reconcile-error", "recoverable", "terminal", "rules-pending", "endpoint-fail",
+     "update-fail"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,7 @@ class Fault:
 
 @dataclass(frozen=True)
 class Rule:
-    kind: str  # "TrainingJob" | "HyperparameterTuningJob" | "BatchTransformJob" | "HostingDeployment" | ...
+    kind: str  # "TrainingJob" | "HyperparameterTuningJob" | "Endpoint" | ... (see the module docstring)
     namespace: str
     name: str
     fault: Fault
