@@ -1,6 +1,8 @@
-"""Tuning against the sandbox's real servers: the submit task's manifest through `SageMakerK8sHook`, the
-operator emulator reconciling it (two children really trained with XGBoost), the wait in poke mode, and
-`SageMakerK8sAwsHook.tuning_result` / `tuning_training_jobs` naming the best child."""
+"""Tuning against the sandbox's real servers, on both flavours: the submit task's manifest through
+`SageMakerK8sHook`, the controller emulator (the legacy operator's or ACK's) reconciling it (two training
+jobs really trained with XGBoost), the wait in poke mode, and `SageMakerK8sAwsHook.tuning_result` /
+`tuning_training_jobs` naming the best job -- the same challenger on both flavours; child TrainingJob CRs
+on legacy only."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from helpers import wait_for
 from sagemaker_k8s.exceptions import SageMakerJobNotFound
 from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
 from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
-from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB
+from sagemaker_k8s.manifests.flavours import ACK_TRAINING_JOB, kind_of
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
 from sagemaker_k8s.promotion.retention import HPO_CHILD_FINALIZER
@@ -25,11 +27,14 @@ DAG_ID, RUN_ID = "tuning_hook_dag", "manual__2026-12-06T00:00:00+00:00"
 M = "validation:merror"
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory) -> Iterator[Sandbox]:
-    """One sandbox for this module (overrides the per-test one)."""
+@pytest.fixture(scope="module", params=["legacy", "ack"])
+def sandbox(request, tmp_path_factory) -> Iterator[Sandbox]:
+    """One sandbox per flavour for this module (overrides the per-test one), running that controller."""
     with Sandbox(
-        tmp_path_factory.mktemp("tuning-hook") / "sandbox", phase_delay=0.05, poll_interval=0.1
+        tmp_path_factory.mktemp(f"tuning-hook-{request.param}") / "sandbox",
+        flavour=request.param,
+        phase_delay=0.05,
+        poll_interval=0.1,
     ) as sb:
         yield sb
 
@@ -40,7 +45,7 @@ def tuned(sandbox, sandbox_env, upload_sample):
     in poke mode: (submit XCom, sensor XCom)."""
     cfg = resolve_run_config(
         {
-            "flavour": "legacy",
+            "flavour": sandbox.flavour,
             "hyperparameters": {"num_round": 3},
             "tuning": {
                 "max_jobs": 2, "max_parallel": 2, "strategy": "Random",
@@ -57,12 +62,13 @@ def tuned(sandbox, sandbox_env, upload_sample):
     upload_sample(cfg.s3_prefix)
     submit = SageMakerK8sTuningOperator(task_id="submit_tuning", config=cfg.to_dict())
     body = submit.build(cfg, DAG_ID, RUN_ID)
-    submit_or_reattach(SageMakerK8sHook(), LEGACY_HPO_JOB, body)
+    submit_or_reattach(SageMakerK8sHook(), kind_of("tuning", cfg.flavour), body)
     submitted = {
         "name": body["metadata"]["name"], "namespace": body["metadata"]["namespace"],
         "job_name": body["spec"]["hyperParameterTuningJobName"], "region": cfg.region,
         "max_runtime_seconds": 120, "objective": {"name": M, "type": "Minimize"},
         "s3_output_path": body["spec"]["trainingJobDefinition"]["outputDataConfig"]["s3OutputPath"],
+        "flavour": cfg.flavour,
     }  # fmt: skip
     sensor = SageMakerK8sTuningSensor(task_id="wait_tuning", tuning=submitted, deferrable=False)
     done = wait_for(
@@ -97,9 +103,13 @@ def test_tuning_result_names_the_best_child(sandbox, tuned):
 
 
 def test_the_best_childs_training_job_cr(sandbox, tuned):
-    """The controller creates a TrainingJob CR per child, named like the SageMaker job: the
-    challenger's ``name`` refers to a real CR (with the tuning controller's finalizer)."""
+    """The legacy controller creates a TrainingJob CR per child, named like the SageMaker job: the
+    challenger's ``name`` refers to a real CR (with the tuning controller's finalizer). ACK creates none:
+    there the name is only the SageMaker job's, and nothing may wait for or count child CRs."""
     _, challenger = tuned
+    if sandbox.flavour == "ack":
+        assert sandbox.kube.list_objects(ACK_TRAINING_JOB.api_version, ACK_TRAINING_JOB.plural) == []
+        return
     cr = wait_for(
         lambda: sandbox.kube.get(
             "sagemaker.aws.amazon.com/v1", "trainingjobs", challenger["name"], "default"
