@@ -184,3 +184,11 @@ def test_every_role_has_a_kind_per_flavour() -> None:
         assert kind_of(role, "ack") is kinds["ack"]
     with pytest.raises(KeyError, match="auto"):
         kind_of("training", "auto")
+
+
+def test_every_ack_manifest_says_its_region_and_delete_policy() -> None:
+    serving = build_ack_serving(SERVING_TEMPLATES, hosting_spec(), endpoint_annotations={})
+    for obj in (ack_training(), serving.model, serving.endpoint_config, serving.endpoint):
+        annotations = obj["metadata"]["annotations"]
+        assert annotations["services.k8s.aws/region"] == "us-east-1"
+        assert annotations["services.k8s.aws/deletion-policy"] == "delete"

@@ -9,7 +9,7 @@ import pytest
 from test_manifests_transform import ANNOTATIONS, HOSTILE, LABELS, MODEL_URL, ROLE, model_spec, transform_spec
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.ack import REGION_ANNOTATION
+from sagemaker_k8s.manifests.ack import DELETION_POLICY_ANNOTATION, REGION_ANNOTATION
 from sagemaker_k8s.manifests.flavours import ACK_MODEL, ACK_TRANSFORM_JOB
 from sagemaker_k8s.manifests.images import xgboost_image
 from sagemaker_k8s.manifests.load import load_template
@@ -46,7 +46,11 @@ def test_model_fields_and_schema(overrides) -> None:
         "name": spec.cr_name,
         "namespace": "ml",
         "labels": spec.labels,
-        "annotations": {**spec.annotations, REGION_ANNOTATION: spec.region},
+        "annotations": {
+            **spec.annotations,
+            REGION_ANNOTATION: spec.region,
+            DELETION_POLICY_ANNOTATION: "delete",
+        },
     }
     assert obj["spec"] == {
         "modelName": spec.cr_name,  # ACK generates no name: the CR's is the SageMaker model's
@@ -81,7 +85,7 @@ def test_transform_fields_and_schema(overrides: dict[str, Any]) -> None:
         "name": spec.cr_name,
         "namespace": "ml",
         "labels": LABELS,
-        "annotations": {**ANNOTATIONS, REGION_ANNOTATION: "eu-west-1"},
+        "annotations": {**ANNOTATIONS, REGION_ANNOTATION: "eu-west-1", DELETION_POLICY_ANNOTATION: "delete"},
     }
     assert obj["spec"] == {
         "transformJobName": spec.job_name,

@@ -109,3 +109,51 @@ def test_reconciling_is_bounded_and_unacknowledged_fails():
     outcome = assess(stuck, live(), now=NOW + 601, state=state)
     assert outcome.status == RECONCILING_TIMEOUT and "AccessDenied" in outcome.message
     assert assess(cr(None), None, now=NOW).status == NOT_ACKNOWLEDGED  # created long before NOW
+
+
+# -- ACK: the Endpoint's own spec.endpointConfigName is the config wanted ----------------------------
+def ack_cr(conditions: list[dict] | None = None, wanted: str = "cfg-2", status: str = "InService") -> dict:
+    meta = {"name": "ep", "namespace": "default", "creationTimestamp": "2026-12-06T00:00:00Z"}
+    body = {"metadata": meta, "spec": {"endpointName": "ep", "endpointConfigName": wanted}}
+    body["status"] = {"endpointStatus": status, "conditions": conditions or []}
+    return body
+
+
+def ack_assess(obj, endpoint):
+    from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT
+
+    return assess_rollout(obj, endpoint, target_model=NEW, baseline=BASE, now=NOW, state=WaitState(),
+                          policy=WaitPolicy(120, 600), kind=ACK_ENDPOINT)  # fmt: skip
+
+
+SYNCED = {"type": "ACK.ResourceSynced", "status": "True"}
+UPDATE_ERROR = {
+    "type": "ACK.Terminal",
+    "status": "True",
+    "message": "unable to update endpoint. check FailureReason. latest EndpointConfigName is cfg-2",
+}
+
+
+def test_ack_success_reads_the_wanted_config_from_the_spec():
+    assert ack_assess(ack_cr([SYNCED]), live()).status == SUCCESS
+    assert ack_assess(ack_cr([SYNCED], wanted="cfg-3"), live()) is None  # live, but not what is asked
+
+
+def test_ack_update_still_syncing_waits():
+    unsynced = {"type": "ACK.ResourceSynced", "status": "False", "message": "Endpoint is in Updating status."}
+    assert ack_assess(ack_cr([unsynced], status="Updating"), live("Updating", "cfg-1", OLD)) is None
+
+
+def test_ack_rolled_back_update_fails_with_sagemakers_reason_even_when_terminal():
+    rolled = live(config="cfg-1", model=OLD, failure="ping failed")
+    outcome = ack_assess(ack_cr([UPDATE_ERROR]), rolled)
+    assert outcome.status == FAILED and "SageMaker rolled back" in outcome.message
+    assert "ping failed" in outcome.message
+
+
+def test_ack_terminal_without_the_live_view_names_the_failure_reason():
+    obj = ack_cr([UPDATE_ERROR])
+    obj["status"]["failureReason"] = "ping failed"
+    outcome = ack_assess(obj, None)
+    assert outcome.status == FAILED
+    assert "check FailureReason" in outcome.message and "(failureReason: ping failed)" in outcome.message

@@ -48,8 +48,13 @@ def adoption_annotations(kind, sagemaker_name: str) -> dict[str, str]:
     }
 
 
-def _with_region(obj: dict[str, Any], region: str) -> dict[str, Any]:
+def with_ack_annotations(obj: dict[str, Any], region: str) -> dict[str, Any]:
+    """``obj`` with what every ACK CR of the pipeline carries: its region (over the namespace's and the
+    controller's default) and an explicit ``delete`` deletion policy, so that deleting the CR (``on_kill``,
+    cleanup, pruning, retention) stops the job or removes the SageMaker object whatever the chart's
+    ``deletionPolicy`` default is (``retain`` would leave a killed job running, billed)."""
     obj["metadata"]["annotations"][REGION_ANNOTATION] = region
+    obj["metadata"]["annotations"][DELETION_POLICY_ANNOTATION] = "delete"
     return obj
 
 
@@ -66,7 +71,7 @@ def merge_hyperparameter_map(template_map: Any, overrides: Mapping[str, HyperVal
 
 def build_ack_training_job(template: Mapping[str, Any], spec: TrainingJobSpec) -> dict[str, Any]:
     """An ACK TrainingJob manifest for ``spec`` from the controller's XGBoost sample."""
-    obj = _with_region(start_manifest(template, ACK_TRAINING_JOB, spec), spec.region)
+    obj = with_ack_annotations(start_manifest(template, ACK_TRAINING_JOB, spec), spec.region)
     body = obj["spec"]
     body["trainingJobName"] = spec.job_name
     body["roleARN"] = spec.role_arn
@@ -135,7 +140,7 @@ def build_ack_serving(
     revision = serving_revision(spec.endpoint_name, spec.model_data_url)
     part = replace(spec, cr_name=revision, annotations={})
 
-    model = _with_region(start_manifest(templates["model"], ACK_MODEL, part), spec.region)
+    model = with_ack_annotations(start_manifest(templates["model"], ACK_MODEL, part), spec.region)
     body = model["spec"]
     body["modelName"] = revision
     body["executionRoleARN"] = spec.role_arn
@@ -143,7 +148,7 @@ def build_ack_serving(
     container["image"] = spec.image
     container["modelDataURL"] = spec.model_data_url
 
-    config = _with_region(
+    config = with_ack_annotations(
         start_manifest(templates["endpoint_config"], ACK_ENDPOINT_CONFIG, part), spec.region
     )
     body = config["spec"]
@@ -156,6 +161,8 @@ def build_ack_serving(
     )
 
     endpoint_spec = replace(spec, annotations=dict(endpoint_annotations))
-    endpoint = _with_region(start_manifest(templates["endpoint"], ACK_ENDPOINT, endpoint_spec), spec.region)
+    endpoint = with_ack_annotations(
+        start_manifest(templates["endpoint"], ACK_ENDPOINT, endpoint_spec), spec.region
+    )
     endpoint["spec"].update(endpointName=spec.endpoint_name, endpointConfigName=revision)
     return AckServing(model, config, endpoint)

@@ -291,7 +291,10 @@ def _classify(
     if table.ack_conditions:
         terminal, terminal_msg = _condition(status, ACK_TERMINAL)
         if terminal == "True":
-            return Phase.FAILED, terminal_msg or reason, "ACK.Terminal condition is True"
+            why = terminal_msg or reason
+            if terminal_msg and reason and reason not in terminal_msg:  # e.g. "check FailureReason"
+                why = f"{terminal_msg} (failureReason: {reason})"
+            return Phase.FAILED, why, "ACK.Terminal condition is True"
     if value in table.failure:
         if reason and (
             reason.startswith(table.transient_failure_prefixes)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.ack import REGION_ANNOTATION
+from sagemaker_k8s.manifests.ack import with_ack_annotations
 from sagemaker_k8s.manifests.build import section, start_manifest
 from sagemaker_k8s.manifests.flavours import (
     ACK_MODEL,
@@ -144,7 +144,7 @@ def build_ack_model(template: Mapping[str, Any], spec: ModelSpec) -> dict[str, A
     """An ACK Model manifest for ``spec`` from ``ack/model.yaml``: ``spec.modelName`` is ``spec.cr_name``."""
     _sagemaker_name(spec.cr_name, "cr_name")
     obj = _model(template, ACK_MODEL, spec)
-    obj["metadata"]["annotations"][REGION_ANNOTATION] = spec.region
+    with_ack_annotations(obj, spec.region)
     body = obj["spec"]
     body["modelName"] = spec.cr_name
     body["executionRoleARN"] = spec.role_arn
@@ -180,5 +180,5 @@ def build_batch_transform_job(template: Mapping[str, Any], spec: BatchTransformS
 def build_ack_transform_job(template: Mapping[str, Any], spec: BatchTransformSpec) -> dict[str, Any]:
     """An ACK TransformJob manifest for ``spec`` from the ``ack/transformjob.yaml`` template."""
     obj = _transform(template, ACK_TRANSFORM_JOB, spec, "s3URI")
-    obj["metadata"]["annotations"][REGION_ANNOTATION] = spec.region
+    with_ack_annotations(obj, spec.region)
     return obj

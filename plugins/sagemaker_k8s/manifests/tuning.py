@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.ack import REGION_ANNOTATION, merge_hyperparameter_map
+from sagemaker_k8s.manifests.ack import merge_hyperparameter_map, with_ack_annotations
 from sagemaker_k8s.manifests.build import merge_hyperparameters, section, start_manifest
 from sagemaker_k8s.manifests.flavours import ACK_HPO_JOB, LEGACY_HPO_JOB
 from sagemaker_k8s.manifests.naming import is_valid_sagemaker_name
@@ -193,7 +193,7 @@ def build_ack_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> di
     the legacy job's values, with the region annotation, ``type_``, ``roleARN``, ``s3URI`` and a
     ``staticHyperParameters`` map."""
     obj = start_manifest(template, ACK_HPO_JOB, spec)
-    obj["metadata"]["annotations"][REGION_ANNOTATION] = spec.region
+    with_ack_annotations(obj, spec.region)
     body = obj["spec"]
     body["hyperParameterTuningJobName"] = spec.job_name  # ACK generates no names
     _fill_config(section(body, "hyperParameterTuningJobConfig"), spec, "type_")

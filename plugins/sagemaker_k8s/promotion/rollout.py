@@ -110,13 +110,13 @@ def assess_rollout(
     what = f"{kind.kind} {meta.get('namespace', '?')}/{meta.get('name', '?')}"
     if meta.get("deletionTimestamp"):
         return Outcome(FAILED, f"{what} is being deleted: the endpoint goes with it", "failed", "Deleting")
+    if kind.is_ack and live is not None and (failed := _rolled_back(live, baseline, target_model)):
+        return failed  # ACK marks a failed update Terminal too; SageMaker's side says more
     verdict = interpret(kind, cr)
     if verdict.phase is Phase.FAILED:
         return Outcome(FAILED, f"{what} is {verdict.status}: {verdict.reason or 'no reason given'}",
                        verdict.phase.value, verdict.status, verdict.reason)  # fmt: skip
     if verdict.phase in (Phase.PENDING, Phase.RECONCILING):
-        if kind.is_ack and live is not None and (failed := _rolled_back(live, baseline, target_model)):
-            return failed
         outcome = assess(kind, cr, now=now, state=state, policy=policy)
         if outcome is not None and outcome.status != SUCCESS:
             return outcome
