@@ -40,8 +40,8 @@ OPERATOR_NS = "sagemaker-k8s-operator-system"
 GROUP = "sagemaker.aws.amazon.com"
 
 
-def rbac_documents() -> list[dict]:
-    return [doc for doc in yaml.safe_load_all(RBAC_YAML.read_text()) if doc]
+def rbac_documents(path: Path = RBAC_YAML) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
 
 
 @dataclass
@@ -61,9 +61,14 @@ def admin_client(sandbox, tmp_path: Path) -> client.ApiClient:
 
 @pytest.fixture
 def airflow_identity(sandbox, tmp_path) -> Identity:
+    return identity_for(sandbox, tmp_path, RBAC_YAML)
+
+
+def identity_for(sandbox, tmp_path: Path, rbac: Path) -> Identity:
+    """``rbac`` applied as the admin, and a kubeconfig with a token of its service account default/airflow."""
     kube = sandbox.kube
     admin = admin_client(sandbox, tmp_path)
-    utils.create_from_yaml(admin, yaml_objects=rbac_documents())
+    utils.create_from_yaml(admin, yaml_objects=rbac_documents(rbac))
     request = client.AuthenticationV1TokenRequest(spec=client.V1TokenRequestSpec(audiences=[]))
     token = client.CoreV1Api(admin).create_namespaced_service_account_token("airflow", "default", request)
     assert token.status.token and token.status.token != ADMIN_TOKEN
@@ -80,9 +85,9 @@ def airflow_identity(sandbox, tmp_path) -> Identity:
     return Identity(kubeconfig, env)
 
 
-def granted() -> list[tuple[str, str, RequestInfo]]:
-    """One (binding, rule text, attributes) per verb x resource x resourceName of rbac.yaml."""
-    docs = rbac_documents()
+def granted(path: Path = RBAC_YAML) -> list[tuple[str, str, RequestInfo]]:
+    """One (binding, rule text, attributes) per verb x resource x resourceName of an RBAC file."""
+    docs = rbac_documents(path)
     roles = {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d for d in docs}
     out = []
     for binding in (d for d in docs if d["kind"] in ("RoleBinding", "ClusterRoleBinding")):
