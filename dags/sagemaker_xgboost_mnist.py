@@ -45,6 +45,14 @@ The Amazon SageMaker Operators for Kubernetes walkthrough as one pipeline:
     operator stops the SageMaker job (e.g. the wait was marked failed before a triggerer picked it
     up). A finished job's CR is kept as the record.
 
+## Controllers
+`flavour` picks the controller the custom resources are for: `legacy` (the walkthrough's operator,
+`sagemaker.aws.amazon.com/v1`), `ack` (the ACK SageMaker controller, `sagemaker.services.k8s.aws/v1alpha1`)
+or `auto` (default: whichever one's CRDs the cluster has; both or neither fails in `resolve_config` with
+the fix). On ACK the same steps use ACK's `TrainingJob`, `HyperParameterTuningJob`, `Model` +
+`TransformJob`, and, for serving, one `Endpoint` whose `spec.endpointConfigName` a promotion switches to
+a new `Model` + `EndpointConfig` revision; the preflight checks the controller in `ack-system`.
+
 ## Parameters
 Trigger the DAG with the form, or pass the same keys as conf. Empty (null) `region`,
 `cluster_name`, `namespace`, `bucket`, `execution_role_arn` and `operator_role_arn` fall back to
