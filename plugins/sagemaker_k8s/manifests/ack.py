@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.manifests.build import section, start_manifest
+from sagemaker_k8s.manifests.build import fill_job_definition, section, start_manifest
 from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT, ACK_ENDPOINT_CONFIG, ACK_MODEL, ACK_TRAINING_JOB
 from sagemaker_k8s.manifests.naming import is_valid_dns_label, is_valid_sagemaker_name, short_hash
 from sagemaker_k8s.manifests.specs import (
@@ -74,23 +74,7 @@ def build_ack_training_job(template: Mapping[str, Any], spec: TrainingJobSpec) -
     obj = with_ack_annotations(start_manifest(template, ACK_TRAINING_JOB, spec), spec.region)
     body = obj["spec"]
     body["trainingJobName"] = spec.job_name
-    body["roleARN"] = spec.role_arn
-    algorithm = section(body, "algorithmSpecification")
-    algorithm.pop("algorithmName", None)  # trainingImage and algorithmName are mutually exclusive
-    algorithm["trainingImage"] = spec.image
-    algorithm.setdefault("trainingInputMode", "File")
-    section(body, "outputDataConfig")["s3OutputPath"] = spec.s3_uri("output")
-    channels = body.get("inputDataConfig")
-    if not isinstance(channels, list) or not channels:
-        raise ConfigError("template has no inputDataConfig channels", param="template")
-    for channel in channels:
-        if not isinstance(channel, dict) or not isinstance(channel.get("channelName"), str):
-            raise ConfigError("every template channel needs a channelName", param="template")
-        section(section(channel, "dataSource"), "s3DataSource")["s3URI"] = spec.s3_uri(channel["channelName"])
-    section(body, "resourceConfig").update(
-        instanceType=spec.instance_type, instanceCount=spec.instance_count, volumeSizeInGB=spec.volume_size_gb
-    )
-    section(body, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
+    fill_job_definition(body, spec, role_field="roleARN", uri_field="s3URI")
     body["hyperParameters"] = merge_hyperparameter_map(body.get("hyperParameters"), spec.hyperparameters)
     return obj
 

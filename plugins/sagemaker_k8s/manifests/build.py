@@ -84,13 +84,13 @@ def merge_hyperparameters(template_list: Any, overrides: Mapping[str, HyperValue
     return result
 
 
-def build_training_job(template: Mapping[str, Any], spec: TrainingJobSpec) -> dict[str, Any]:
-    """A legacy TrainingJob manifest for ``spec`` from the walkthrough template."""
-    obj = start_manifest(template, LEGACY_TRAINING_JOB, spec)
-    body = obj["spec"]
-    body["trainingJobName"] = spec.job_name  # explicit: the operator tracks exactly this job
-    body["region"] = spec.region
-    body["roleArn"] = spec.role_arn
+def fill_job_definition(
+    body: dict[str, Any], spec: TrainingJobSpec, *, role_field: str, uri_field: str
+) -> None:
+    """A training job's role, image, output path, channels, resources and stopping condition, set in
+    ``body`` (a TrainingJob's spec, or a tuning job's ``trainingJobDefinition``); the role and S3 URI
+    fields are spelt per flavour (legacy ``roleArn``/``s3Uri``, ACK ``roleARN``/``s3URI``)."""
+    body[role_field] = spec.role_arn
     algorithm = section(body, "algorithmSpecification")
     algorithm.pop("algorithmName", None)  # trainingImage and algorithmName are mutually exclusive
     algorithm["trainingImage"] = spec.image
@@ -102,13 +102,22 @@ def build_training_job(template: Mapping[str, Any], spec: TrainingJobSpec) -> di
     for channel in channels:
         if not isinstance(channel, dict) or not isinstance(channel.get("channelName"), str):
             raise ConfigError("every template channel needs a channelName", param="template")
-        source = section(section(channel, "dataSource"), "s3DataSource")
-        source["s3Uri"] = spec.s3_uri(channel["channelName"])
-    resources = section(body, "resourceConfig")
-    resources.update(
+        section(section(channel, "dataSource"), "s3DataSource")[uri_field] = spec.s3_uri(
+            channel["channelName"]
+        )
+    section(body, "resourceConfig").update(
         instanceType=spec.instance_type, instanceCount=spec.instance_count, volumeSizeInGB=spec.volume_size_gb
     )
     section(body, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
+
+
+def build_training_job(template: Mapping[str, Any], spec: TrainingJobSpec) -> dict[str, Any]:
+    """A legacy TrainingJob manifest for ``spec`` from the walkthrough template."""
+    obj = start_manifest(template, LEGACY_TRAINING_JOB, spec)
+    body = obj["spec"]
+    body["trainingJobName"] = spec.job_name  # explicit: the operator tracks exactly this job
+    body["region"] = spec.region
+    fill_job_definition(body, spec, role_field="roleArn", uri_field="s3Uri")
     body["hyperParameters"] = merge_hyperparameters(body.get("hyperParameters"), spec.hyperparameters)
     return obj
 

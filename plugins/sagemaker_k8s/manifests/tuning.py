@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.ack import merge_hyperparameter_map, with_ack_annotations
-from sagemaker_k8s.manifests.build import merge_hyperparameters, section, start_manifest
+from sagemaker_k8s.manifests.build import fill_job_definition, merge_hyperparameters, section, start_manifest
 from sagemaker_k8s.manifests.flavours import ACK_HPO_JOB, LEGACY_HPO_JOB
 from sagemaker_k8s.manifests.naming import is_valid_sagemaker_name
 from sagemaker_k8s.manifests.specs import (
@@ -150,30 +149,6 @@ def _fill_config(config: dict[str, Any], spec: TuningJobSpec, type_field: str) -
     config["parameterRanges"] = parameter_ranges(spec.ranges)
 
 
-def _fill_definition(
-    definition: dict[str, Any], spec: TuningJobSpec, role_field: str, uri_field: str
-) -> None:
-    """The training job definition's fields but the static hyperparameters (spelt per flavour)."""
-    definition[role_field] = spec.role_arn
-    algorithm = section(definition, "algorithmSpecification")
-    algorithm.pop("algorithmName", None)  # trainingImage and algorithmName are mutually exclusive
-    algorithm["trainingImage"] = spec.image
-    algorithm.setdefault("trainingInputMode", "File")
-    section(definition, "outputDataConfig")["s3OutputPath"] = spec.s3_uri("output")
-    channels = definition.get("inputDataConfig")
-    if not isinstance(channels, list) or not channels:
-        raise ConfigError("template has no inputDataConfig channels", param="template")
-    for channel in channels:
-        if not isinstance(channel, dict) or not isinstance(channel.get("channelName"), str):
-            raise ConfigError("every template channel needs a channelName", param="template")
-        source = section(section(channel, "dataSource"), "s3DataSource")
-        source[uri_field] = spec.s3_uri(channel["channelName"])
-    section(definition, "resourceConfig").update(
-        instanceType=spec.instance_type, instanceCount=spec.instance_count, volumeSizeInGB=spec.volume_size_gb
-    )
-    section(definition, "stoppingCondition")["maxRuntimeInSeconds"] = spec.max_runtime_seconds
-
-
 def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[str, Any]:
     """A legacy HyperparameterTuningJob manifest for ``spec`` from ``hyperparametertuningjob.yaml``."""
     obj = start_manifest(template, LEGACY_HPO_JOB, spec)
@@ -182,7 +157,7 @@ def build_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> dict[s
     body["region"] = spec.region
     _fill_config(section(body, "hyperParameterTuningJobConfig"), spec, "type")
     definition = section(body, "trainingJobDefinition")
-    _fill_definition(definition, spec, "roleArn", "s3Uri")
+    fill_job_definition(definition, spec, role_field="roleArn", uri_field="s3Uri")
     static = merge_hyperparameters(definition.get("staticHyperParameters"), spec.hyperparameters)
     definition["staticHyperParameters"] = [hp for hp in static if hp["name"] not in spec.ranges]
     return obj
@@ -198,7 +173,7 @@ def build_ack_tuning_job(template: Mapping[str, Any], spec: TuningJobSpec) -> di
     body["hyperParameterTuningJobName"] = spec.job_name  # ACK generates no names
     _fill_config(section(body, "hyperParameterTuningJobConfig"), spec, "type_")
     definition = section(body, "trainingJobDefinition")
-    _fill_definition(definition, spec, "roleARN", "s3URI")
+    fill_job_definition(definition, spec, role_field="roleARN", uri_field="s3URI")
     static = merge_hyperparameter_map(definition.get("staticHyperParameters"), spec.hyperparameters)
     definition["staticHyperParameters"] = {k: v for k, v in static.items() if k not in spec.ranges}
     return obj
