@@ -95,9 +95,12 @@ def assess(
             state.reconciling_since = now
         if now - state.reconciling_since > policy.reconciling_timeout:
             reason = verdict.reason or "no message"
+            state_text = verdict.status or "retrying an error"
+            if verdict.note:  # e.g. "ACK.Recoverable condition is True"
+                state_text = f"{state_text} ({verdict.note})"
             return Outcome(
                 RECONCILING_TIMEOUT,
-                f"{what} has been {verdict.status} for {now - state.reconciling_since:.0f}s: {reason}",
+                f"{what} has been {state_text} for {now - state.reconciling_since:.0f}s: {reason}",
                 verdict.phase.value,
                 verdict.status,
                 verdict.reason,

@@ -181,3 +181,32 @@ def test_an_update_sagemaker_rolls_back_fails_the_promotion_and_the_champion_sta
     champion = json.loads(endpoint["metadata"]["annotations"]["sagemaker-k8s.airflow/champion"])
     assert champion["run_id"] == first.run_id
     assert names(sandbox, "models") == names(sandbox, "endpointconfigs") == {champion_revision}
+
+
+def test_recoverable_is_bounded_and_terminal_fails_at_once(sandbox, run_dag):
+    """ACK's two error conditions end to end (fault row 3 on ACK): ``ACK.Recoverable`` (an API error the
+    controller retries) fails the wait after ``SAGEMAKER_K8S_RECONCILING_TIMEOUT`` with its message and
+    the cleanup deletes the unwatched CR; ``ACK.Terminal`` (a spec SageMaker refuses) fails it at once."""
+    reason = "ThrottlingException: Rate exceeded (injected)"
+    sandbox.arm_fault(f"recoverable:{reason}", kind="TrainingJob")
+    result, run = run_dag(
+        env={"SAGEMAKER_K8S_RECONCILING_TIMEOUT": "15"}, mark_success_pattern=AFTER_TRAINING
+    )
+    assert run.task_states["wait_training"] == "failed", result.stdout[-3000:]
+    assert run.try_numbers["wait_training"] == 1
+    flat = " ".join(result.stdout.split())
+    assert "ACK.Recoverable" in flat and "Rate exceeded (injected)" in flat, flat[-4000:]
+    assert run.xcoms["cleanup_training"]["deleted"] is True
+    assert aws(sandbox, "sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+
+    sandbox.clear_faults()
+    sandbox.arm_fault(
+        "terminal:InvalidParameterValue: the role cannot be assumed (injected)", kind="TrainingJob"
+    )
+    result, run = run_dag(
+        env={"SAGEMAKER_K8S_RECONCILING_TIMEOUT": "600"}, mark_success_pattern=AFTER_TRAINING
+    )
+    assert run.task_states["wait_training"] == "failed", result.stdout[-3000:]
+    flat = " ".join(result.stdout.split())
+    assert "the role cannot be assumed (injected)" in flat, flat[-4000:]
+    assert aws(sandbox, "sagemaker").list_training_jobs()["TrainingJobSummaries"] == []

@@ -92,3 +92,20 @@ def test_event_is_json_ready():
     )
     event = outcome.to_event(name="job")
     assert event["status"] == SUCCESS and event["name"] == "job"
+
+
+def test_ack_recoverable_past_the_bound_says_which_condition():
+    from sagemaker_k8s.manifests.flavours import ACK_TRAINING_JOB
+    from sagemaker_k8s.waiting import RECONCILING_TIMEOUT, WaitPolicy, WaitState, assess
+
+    obj = {
+        "metadata": {"name": "tj", "namespace": "ml", "creationTimestamp": "2026-12-06T00:00:00Z"},
+        "status": {"conditions": [{"type": "ACK.Recoverable", "status": "True", "message": "throttled"}]},
+    }
+    state, policy = WaitState(), WaitPolicy(120, 10)
+    assert assess(ACK_TRAINING_JOB, obj, now=1_800_000_000, state=state, policy=policy) is None
+    outcome = assess(ACK_TRAINING_JOB, obj, now=1_800_000_011, state=state, policy=policy)
+    assert outcome.status == RECONCILING_TIMEOUT
+    assert outcome.message == (
+        "TrainingJob ml/tj has been retrying an error (ACK.Recoverable condition is True) for 11s: throttled"
+    )
