@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourKind
+from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
     from sagemaker_k8s.run_config import RunConfig
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 # Imported at DAG parse time: manifests, hooks and the trigger are imported where they are used.
 
 
-class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
+class SageMakerK8sBatchScoreOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
     """Score the run's challenger on the test split with a batch transform.
 
     :param config: the run's resolved configuration (``RunConfig.to_dict()``, usually an XComArg)
@@ -93,11 +93,9 @@ class SageMakerK8sBatchScoreOperator(CustomResourceTaskMixin, BaseOperator):
 
         return RunConfig.from_dict(self.config)
 
-    @cached_property
-    def aws(self):
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-
-        return SageMakerK8sAwsHook(self.aws_conn_id, self.cfg.region)
+    @property
+    def aws_region(self) -> str:
+        return self.cfg.region
 
     def names(self, context) -> tuple[str, str, str]:
         """(Model CR, transform CR and SageMaker job, namespace) of this run's task; on ACK the Model CR's

@@ -13,10 +13,12 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.params import PARAM_SPECS
+from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 
-class SageMakerK8sResolveConfigOperator(BaseOperator):
+class SageMakerK8sResolveConfigOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
     ui_color = "#eeeeee"
+    aws_region = None  # the region is what this task resolves: the hook reads the connection's
 
     def __init__(
         self,
@@ -30,17 +32,13 @@ class SageMakerK8sResolveConfigOperator(BaseOperator):
         self.kubernetes_conn_id = kubernetes_conn_id
 
     def _installed_crds(self) -> set[str]:
-        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
-
-        return SageMakerK8sHook(self.kubernetes_conn_id).crd_names()
+        return self.hook.crd_names()
 
     def _connection_region(self) -> str | None:
         from airflow.sdk.exceptions import AirflowNotFoundException
 
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-
         try:
-            return SageMakerK8sAwsHook(self.aws_conn_id).connection_region
+            return self.aws.connection_region
         except AirflowNotFoundException:
             return None
 

@@ -11,14 +11,15 @@ S3's error code; retryable): the next try uploads only the objects not stored ye
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from sagemaker_k8s.resource_task import AwsHookMixin
 
-class SageMakerK8sDatasetUploadOperator(BaseOperator):
+
+class SageMakerK8sDatasetUploadOperator(AwsHookMixin, BaseOperator):
     """Returns ``{"train", "validation", "test", "test_labels"}`` S3 URIs plus what was uploaded."""
 
     template_fields: Sequence[str] = ("config",)
@@ -28,13 +29,6 @@ class SageMakerK8sDatasetUploadOperator(BaseOperator):
         super().__init__(**kwargs)
         self.config = config
         self.aws_conn_id = aws_conn_id
-
-    @cached_property
-    def aws(self):
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-        from sagemaker_k8s.run_config import RunConfig
-
-        return SageMakerK8sAwsHook(self.aws_conn_id, RunConfig.from_dict(self.config).region)
 
     def execute(self, context) -> dict:
         from sagemaker_k8s.dataset.layout import build_artifacts, channel_uri, labels_artifact, plan_upload

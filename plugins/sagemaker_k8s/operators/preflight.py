@@ -18,6 +18,7 @@ from sagemaker_k8s.constants import (
     OPERATOR_DEPLOYMENT,
     OPERATOR_NAMESPACE,
 )
+from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 if TYPE_CHECKING:
     from sagemaker_k8s.preflight_cluster import Controller
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 # Imported at DAG parse time: the checks, the report and the hooks are imported where they are used.
 
 
-class SageMakerK8sPreflightOperator(BaseOperator):
+class SageMakerK8sPreflightOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
     template_fields: Sequence[str] = ("config",)
     ui_color = "#fff3c4"
 
@@ -46,18 +47,11 @@ class SageMakerK8sPreflightOperator(BaseOperator):
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context) -> dict:
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-        from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
         from sagemaker_k8s.preflight_report import failed, render_table, summarize
         from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
-        findings = run_checks(
-            cfg,
-            SageMakerK8sAwsHook(self.aws_conn_id, cfg.region),
-            SageMakerK8sHook(self.kubernetes_conn_id),
-            dag_id=context["dag"].dag_id,
-        )
+        findings = run_checks(cfg, self.aws, self.hook, dag_id=context["dag"].dag_id)
         self.log.info("preflight checks:\n%s", render_table(findings))
         summary = summarize(findings)
         if failed(findings):

@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sagemaker_k8s.resource_task import CustomResourceTaskMixin
+from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 #: ACK serving templates under include/manifests/ack/, by role.
 ACK_TEMPLATES = {"model": "model", "endpoint_config": "endpointconfig", "endpoint": "endpoint"}
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sagemaker_k8s.run_config import RunConfig
 
 
-class ServingEndpointMixin(CustomResourceTaskMixin):
+class ServingEndpointMixin(AwsHookMixin, CustomResourceTaskMixin):
     config: Any
     aws_conn_id: str | None
     poll_interval: float
@@ -42,11 +42,9 @@ class ServingEndpointMixin(CustomResourceTaskMixin):
 
         return RunConfig.from_dict(self.config)
 
-    @cached_property
-    def aws(self):
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-
-        return SageMakerK8sAwsHook(self.aws_conn_id, self.cfg.region)
+    @property
+    def aws_region(self) -> str:
+        return self.cfg.region
 
     @property
     def serving_kind(self):

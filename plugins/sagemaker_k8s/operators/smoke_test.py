@@ -8,6 +8,8 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from sagemaker_k8s.resource_task import AwsHookMixin
+
 ROWS_PER_REQUEST = 100  # ~235 KB of CSV per request, far below the 6 MB payload limit
 ACCURACY_KEY = "accuracy"
 
@@ -26,7 +28,7 @@ def measure_accuracy(aws, cfg, dataset: dict, endpoint_name: str) -> tuple[float
     return accuracy(predictions, labels), len(rows)
 
 
-class SageMakerK8sEndpointSmokeTestOperator(BaseOperator):
+class SageMakerK8sEndpointSmokeTestOperator(AwsHookMixin, BaseOperator):
     """Returns ``{"endpoint_name", "rows", "accuracy", "min_accuracy"}``; fails (pushing the accuracy
     under the XCom key ``accuracy`` first) if accuracy < the run's ``min_accuracy``."""
 
@@ -49,14 +51,11 @@ class SageMakerK8sEndpointSmokeTestOperator(BaseOperator):
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context) -> dict:
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
         from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         name = self.endpoint["endpoint_name"]
-        score, rows = measure_accuracy(
-            SageMakerK8sAwsHook(self.aws_conn_id, cfg.region), cfg, self.dataset, name
-        )
+        score, rows = measure_accuracy(self.aws, cfg, self.dataset, name)
         self.log.info("endpoint %s: accuracy %.4f on %d test rows (min_accuracy %s)", name, score, rows,
                       cfg.min_accuracy)  # fmt: skip
         context["ti"].xcom_push(key=ACCURACY_KEY, value=score)

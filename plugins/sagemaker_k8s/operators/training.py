@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrainingLogsLink
-from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourKind
+from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
     from sagemaker_k8s.run_config import RunConfig
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 # Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
 
-class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
+class SageMakerK8sTrainingOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
     """Create the ``TrainingJob`` CR for this DAG run from ``include/manifests/<template>``.
 
     On the ACK flavour the CR is ACK's ``TrainingJob`` from ``ack_template``. A retry or clear whose CR
@@ -81,7 +81,7 @@ class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
         name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
         self._submitted = (name, namespace)
         if cfg.is_ack:
-            body = adopt_if_orphaned(self.hook, self.kind, body, self._training_job_exists(cfg))
+            body = adopt_if_orphaned(self.hook, self.kind, body, self.aws.training_job_exists)
         _, reattached = submit_or_reattach(self.hook, self.kind, body)
         job_name = body["spec"]["trainingJobName"]
         for link in (SageMakerTrainingJobLink, SageMakerTrainingLogsLink):
@@ -108,12 +108,6 @@ class SageMakerK8sTrainingOperator(CustomResourceTaskMixin, BaseOperator):
             "reattached": reattached,
             "flavour": cfg.flavour,
         }
-
-    def _training_job_exists(self, cfg: RunConfig):
-        """``exists(job_name) -> bool`` through the AWS hook (DescribeTrainingJob)."""
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-
-        return SageMakerK8sAwsHook(self.aws_conn_id, cfg.region).training_job_exists
 
     def on_kill(self) -> None:
         if self.delete_on_kill and self._submitted:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from sagemaker_k8s.links.console import SageMakerTuningJobLink
-from sagemaker_k8s.resource_task import CustomResourceTaskMixin, FlavourKind
+from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
     from sagemaker_k8s.run_config import RunConfig
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 # Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
 
-class SageMakerK8sTuningOperator(CustomResourceTaskMixin, BaseOperator):
+class SageMakerK8sTuningOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
     """Create the tuning job CR for this DAG run: the legacy ``HyperparameterTuningJob`` from
     ``include/manifests/<template>``, or on the ACK flavour ACK's ``HyperParameterTuningJob`` from
     ``<ack_template>`` (same name, ranges, strategy, objective and limits).
@@ -64,13 +63,6 @@ class SageMakerK8sTuningOperator(CustomResourceTaskMixin, BaseOperator):
         self.aws_conn_id = aws_conn_id
         self.delete_on_kill = delete_on_kill
         self._submitted: tuple[str, str] | None = None
-
-    @cached_property
-    def aws(self):
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-        from sagemaker_k8s.run_config import RunConfig
-
-        return SageMakerK8sAwsHook(self.aws_conn_id, RunConfig.from_dict(self.config).region)
 
     def spec(self, cfg: RunConfig, dag_id: str, run_id: str):
         """The run's ``manifests.tuning.TuningJobSpec`` (``ConfigError`` if the run does not tune)."""

@@ -29,6 +29,27 @@ class FlavourKind:
         return kind_of(self.role, instance.flavour)
 
 
+class AwsHookMixin:
+    """The one AWS hook class (``hooks.aws.SageMakerK8sAwsHook``: SageMaker, S3, IAM, EKS through the
+    amazon provider) every task that needs AWS gets lazily as ``aws``: built on first use from
+    ``aws_conn_id``, in the run's region (``aws_region``: the run config's; a sensor's is its submit
+    task's). Tests replace ``aws`` with a fake."""
+
+    aws_conn_id: str | None
+
+    @property
+    def aws_region(self) -> str | None:
+        from sagemaker_k8s.run_config import RunConfig
+
+        return RunConfig.from_dict(self.config).region
+
+    @cached_property
+    def aws(self):
+        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
+
+        return SageMakerK8sAwsHook(self.aws_conn_id, self.aws_region)
+
+
 class CustomResourceTaskMixin:
     """What every task driving one custom resource shares: the Kubernetes hook, built lazily from
     ``kubernetes_conn_id``, and the wait policy from ``ack_timeout``/``reconciling_timeout``."""

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
 
-from sagemaker_k8s.resource_task import CustomResourceTaskMixin
+from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 if TYPE_CHECKING:
     from sagemaker_k8s.waiting import WaitState
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 # Imported at DAG parse time: the trigger, the typed errors and the hooks are imported where used.
 
 
-class CustomResourceWaitSensor(CustomResourceTaskMixin, BaseSensorOperator):
+class CustomResourceWaitSensor(AwsHookMixin, CustomResourceTaskMixin, BaseSensorOperator):
     ui_color = "#ffefd5"
     kind: Any  # a FlavourKind in each subclass
     #: What ``on_kill`` says deleting the CR does.
@@ -78,11 +77,10 @@ class CustomResourceWaitSensor(CustomResourceTaskMixin, BaseSensorOperator):
     def _target(self) -> tuple[str, str]:
         return self.submitted["name"], self.submitted["namespace"]
 
-    @cached_property
-    def aws(self):
-        from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
-
-        return SageMakerK8sAwsHook(self.aws_conn_id, self.submitted["region"])
+    @property
+    def aws_region(self) -> str:
+        """The region of the submitted job (its submit task's XCom)."""
+        return self.submitted["region"]
 
     def execute(self, context) -> dict | None:
         from sagemaker_k8s.resource_task.events import check_event, make_trigger
