@@ -45,6 +45,24 @@ def names(sandbox, plural: str) -> set[str]:
     return {obj["metadata"]["name"] for obj in ack_objects(sandbox, plural)}
 
 
+def only_revision(sandbox, revision: str) -> None:
+    """The endpoint's only Model and EndpointConfig are ``revision``'s, as CRs and in SageMaker (the
+    controller finishes deleting the others' CRs on its next passes)."""
+    from helpers import wait_for
+
+    def sagemaker_configs() -> set[str]:
+        listed = aws(sandbox, "sagemaker").list_endpoint_configs()["EndpointConfigs"]
+        return {c["EndpointConfigName"] for c in listed}
+
+    wait_for(
+        lambda: (
+            names(sandbox, "models") == names(sandbox, "endpointconfigs") == {revision} == sagemaker_configs()
+        ),
+        timeout=60,
+        what=f"only revision {revision} left",
+    )
+
+
 def test_pipeline_on_ack_then_a_promotion_in_place(sandbox, run_dag):
     result, run = run_dag()
     assert run.state == "success", result.stdout[-3000:]
@@ -81,9 +99,7 @@ def test_pipeline_on_ack_then_a_promotion_in_place(sandbox, run_dag):
     assert new_revision != first_revision and endpoint["status"]["endpointStatus"] == "InService"
     live = aws(sandbox, "sagemaker").describe_endpoint(EndpointName=ENDPOINT)
     assert live["EndpointConfigName"] == new_revision
-    assert names(sandbox, "models") == names(sandbox, "endpointconfigs") == {new_revision}  # old one pruned
-    configs = aws(sandbox, "sagemaker").list_endpoint_configs()["EndpointConfigs"]
-    assert [c["EndpointConfigName"] for c in configs] == [new_revision]  # and gone from SageMaker
+    only_revision(sandbox, new_revision)  # the old one pruned, in SageMaker too
     champion = json.loads(endpoint["metadata"]["annotations"]["sagemaker-k8s.airflow/champion"])
     assert champion["run_id"] == second.run_id
     assert len(aws(sandbox, "sagemaker").list_endpoints()["Endpoints"]) == 1
@@ -180,7 +196,7 @@ def test_an_update_sagemaker_rolls_back_fails_the_promotion_and_the_champion_sta
     assert (live["EndpointStatus"], live["EndpointConfigName"]) == ("InService", champion_revision)
     champion = json.loads(endpoint["metadata"]["annotations"]["sagemaker-k8s.airflow/champion"])
     assert champion["run_id"] == first.run_id
-    assert names(sandbox, "models") == names(sandbox, "endpointconfigs") == {champion_revision}
+    only_revision(sandbox, champion_revision)  # the failed challenger's pruned
 
 
 def test_recoverable_is_bounded_and_terminal_fails_at_once(sandbox, run_dag):
