@@ -121,10 +121,10 @@ def delete_everything(sandbox, run, tuned, monkeypatch, identity: Identity) -> N
 
     for key, value in {**sandbox.env(), **identity.env}.items():
         monkeypatch.setenv(key, value)
-    training = SageMakerK8sTrainingOperator(task_id="submit_training", config={})
+    training = SageMakerK8sTrainingOperator(task_id="submit_training", config=run.xcoms["resolve_config"])
     training._submitted = (run.xcoms["submit_training"]["name"], run.xcoms["submit_training"]["namespace"])
     training.on_kill()
-    tuning = SageMakerK8sTuningOperator(task_id="submit_tuning", config={})
+    tuning = SageMakerK8sTuningOperator(task_id="submit_tuning", config=tuned.xcoms["resolve_config"])
     tuning._submitted = (tuned.xcoms["submit_tuning"]["name"], tuned.xcoms["submit_tuning"]["namespace"])
     tuning.on_kill()
     (serving,) = custom_objects(sandbox, "hostingdeployments")
@@ -276,7 +276,7 @@ def test_without_delete_on_kill_fails_with_a_403(sandbox, airflow_identity, monk
     kube.apply(cr)
     for key, value in {**sandbox.env(), **airflow_identity.env}.items():
         monkeypatch.setenv(key, value)
-    operator = SageMakerK8sTrainingOperator(task_id="submit_training", config={})
+    operator = SageMakerK8sTrainingOperator(task_id="submit_training", config={"flavour": "legacy"})
     operator._submitted = ("killed", "default")
     kube.clear_requests()
     with pytest.raises(KubeForbidden, match='cannot delete resource "trainingjobs"'):
