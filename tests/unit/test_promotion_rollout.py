@@ -157,3 +157,17 @@ def test_ack_terminal_without_the_live_view_names_the_failure_reason():
     outcome = ack_assess(obj, None)
     assert outcome.status == FAILED
     assert "check FailureReason" in outcome.message and "(failureReason: ping failed)" in outcome.message
+
+
+def test_ack_live_success_wins_over_a_terminal_condition_from_before_the_change():
+    """A rollback to the config SageMaker already rolled back to: the Endpoint still shows the failed
+    promotion's Terminal (its last reconcile predates the spec change), but the champion is live on
+    the config the spec wants: done."""
+    baseline = Baseline("cfg-1", "2026-12-06T03:00:00+00:00", "ping failed", NEW)  # live before the rollback
+    obj = ack_cr([UPDATE_ERROR], wanted="cfg-1")
+    back = live(config="cfg-1", model=NEW, failure="ping failed", modified="2026-12-06T03:00:00+00:00")
+    from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT
+
+    outcome = assess_rollout(obj, back, target_model=NEW, baseline=baseline, now=NOW, state=WaitState(),
+                             policy=WaitPolicy(120, 600), kind=ACK_ENDPOINT)  # fmt: skip
+    assert outcome.status == SUCCESS

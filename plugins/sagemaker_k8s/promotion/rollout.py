@@ -110,8 +110,14 @@ def assess_rollout(
     what = f"{kind.kind} {meta.get('namespace', '?')}/{meta.get('name', '?')}"
     if meta.get("deletionTimestamp"):
         return Outcome(FAILED, f"{what} is being deleted: the endpoint goes with it", "failed", "Deleting")
-    if kind.is_ack and live is not None and (failed := _rolled_back(live, baseline, target_model)):
-        return failed  # ACK marks a failed update Terminal too; SageMaker's side says more
+    if kind.is_ack and live is not None:
+        # SageMaker's side first: ACK marks a failed update Terminal (its side says less), and its
+        # conditions describe the last reconcile, which may predate the spec change being waited for
+        # (ACK writes no observedGeneration), e.g. a rollback to the config SageMaker already rolled back to.
+        if failed := _rolled_back(live, baseline, target_model):
+            return failed
+        if done := _live_success(live, wanted_config(kind, cr), baseline, target_model):
+            return done
     verdict = interpret(kind, cr)
     if verdict.phase is Phase.FAILED:
         return Outcome(FAILED, f"{what} is {verdict.status}: {verdict.reason or 'no reason given'}",
@@ -133,8 +139,17 @@ def assess_rollout(
         return None
     if failed := _rolled_back(live, baseline, target_model):
         return failed
+    return _live_success(live, wanted, baseline, target_model)
+
+
+def _live_success(
+    live: LiveEndpoint, wanted: str | None, baseline: Baseline, target_model: str
+) -> Outcome | None:
+    """Success: SageMaker serves ``target_model``, InService, on the config the CR wants (and not merely
+    the baseline's, unless the baseline already served the target)."""
     if (
-        live.model_url == target_model
+        live.status == "InService"
+        and live.model_url == target_model
         and live.config_name == wanted
         and (live.config_name != baseline.config_name or baseline.model_url == target_model)
     ):
