@@ -108,7 +108,7 @@ def test_spec_update_rolls_out_a_new_generation_then_cleans_up_the_old(
     created, endpoint = deploy(sandbox, "rollout", models["a"])
     old_model, old_config = sagemaker_names(sandbox, created, 1)
     assert invoke(sandbox, endpoint, rows) == expected["a"]
-    sandbox.moto.simulator.faults.slow(endpoint, 0.5, phase="Updating")  # long enough to be seen
+    sandbox.moto.simulator.faults.slow(endpoint, 2.0, phase="Updating")  # long enough to be seen under load
 
     patched = patch_spec(sandbox, "rollout", with_model(created, models["b"]))
     assert patched["metadata"]["generation"] == 2
