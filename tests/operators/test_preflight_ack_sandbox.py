@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 from preflight_cases import BROAD_TRUST_WARNING, WARN_ONLY
 
-from operators.fakes import DAG_ID, FakeTI, context
+from operators.fakes import DAG_ID
+from operators.preflight_run import run_preflight
 from sagemaker_k8s.constants import ACK_SUBJECT
-from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
-from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
 from sandbox.stack import ACK_MISCONFIGURATIONS, MISCONFIGURATIONS, Sandbox
 
 HELM_INSTALL = (
@@ -83,18 +81,7 @@ def flat(text: str) -> str:
 
 
 def preflight() -> tuple[dict, str | None]:
-    """Resolve the config (flavour ack) and run the preflight as the DAG's first two tasks do: (the
-    summary, the failure message or None if the task succeeded)."""
-    config = SageMakerK8sResolveConfigOperator(task_id="resolve_config").execute(
-        {"params": {"flavour": "ack"}}
-    )
-    assert config["flavour"] == "ack"
-    operator = SageMakerK8sPreflightOperator(task_id="check_iam_oidc", config=config)
-    ti = FakeTI()
-    try:
-        return operator.execute(context(ti)), None
-    except AirflowFailException as e:
-        return ti.xcoms[("self", "preflight")], str(e)
+    return run_preflight("ack")
 
 
 def assert_passes() -> None:

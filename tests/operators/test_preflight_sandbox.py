@@ -15,7 +15,8 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from preflight_cases import BROAD_TRUST_WARNING, EXPECTED_FIX, WARN_ONLY
 
-from operators.fakes import DAG_ID, FakeTI, context
+from operators.fakes import DAG_ID
+from operators.preflight_run import run_preflight
 from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
 from sandbox.stack import MISCONFIGURATIONS, Sandbox
@@ -33,17 +34,7 @@ def flat(text: str) -> str:
 
 
 def preflight() -> tuple[dict, str | None]:
-    """Resolve the config (flavour legacy: with ``auto``, a cluster without the CRDs fails in
-    resolve_config already, see below) and run the preflight as the DAG's first two tasks do: (the
-    summary, the failure message or None if the task succeeded)."""
-    params = {"flavour": "legacy"}
-    config = SageMakerK8sResolveConfigOperator(task_id="resolve_config").execute({"params": params})
-    operator = SageMakerK8sPreflightOperator(task_id="check_iam_oidc", config=config)
-    ti = FakeTI()
-    try:
-        return operator.execute(context(ti)), None
-    except AirflowFailException as e:
-        return ti.xcoms[("self", "preflight")], str(e)
+    return run_preflight("legacy")
 
 
 def assert_passes() -> None:
