@@ -65,7 +65,7 @@ from datetime import datetime, timezone
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
-from sagemaker_k8s.params import PARAM_SPECS
+from sagemaker_k8s.config.params import PARAM_SPECS
 
 with DAG(
     dag_id="trivial_with_params",
@@ -100,7 +100,7 @@ from datetime import datetime, timedelta, timezone
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, Param
 
-from sagemaker_k8s.params import PARAM_SPECS
+from sagemaker_k8s.config.params import PARAM_SPECS
 
 SHAPE = json.loads({shape!r})
 DOC = {doc!r}

@@ -53,12 +53,12 @@ def main() -> int:
 
     home = Path(tempfile.mkdtemp(prefix="bench-tuning-"))
     os.environ.update(SAGEMAKER_K8S_MANIFESTS_DIR=str(ROOT / "include" / "manifests"))
+    from sagemaker_k8s.config.run_config import resolve_run_config
     from sagemaker_k8s.dataset.layout import build_artifacts
     from sagemaker_k8s.dataset.mnist import load_sample_csv_gz, split_sample
     from sagemaker_k8s.dataset.sources import bundled_sample_path
     from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
     from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
-    from sagemaker_k8s.run_config import resolve_run_config
     from sandbox.stack import Sandbox
 
     load = os.getloadavg()[0]

@@ -83,6 +83,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import DAG, Param
 
 from sagemaker_k8s.assets import pipeline_asset
+from sagemaker_k8s.config.params import PARAM_SPECS
 from sagemaker_k8s.operators.batch import SageMakerK8sBatchScoreOperator
 from sagemaker_k8s.operators.cleanup import SageMakerK8sCleanupOperator
 from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
@@ -100,7 +101,6 @@ from sagemaker_k8s.operators.rollback import SageMakerK8sRollbackOperator
 from sagemaker_k8s.operators.smoke_test import SageMakerK8sEndpointSmokeTestOperator
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
 from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
-from sagemaker_k8s.params import PARAM_SPECS
 from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
 from sagemaker_k8s.sensors.tuning import SageMakerK8sTuningSensor
 

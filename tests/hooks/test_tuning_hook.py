@@ -12,6 +12,7 @@ import pytest
 from helpers import aws as boto
 from helpers import wait_for
 
+from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.exceptions import SageMakerJobNotFound
 from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
 from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
@@ -19,7 +20,6 @@ from sagemaker_k8s.manifests.flavours import ACK_TRAINING_JOB, kind_of
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
 from sagemaker_k8s.promotion.retention import HPO_CHILD_FINALIZER
-from sagemaker_k8s.run_config import resolve_run_config
 from sagemaker_k8s.sensors.tuning import SageMakerK8sTuningSensor
 from sandbox.stack import Sandbox
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.exceptions import KubeNotFound, SageMakerJobNotFound
-from sagemaker_k8s.run_config import resolve_run_config
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 DAG_ID, RUN_ID = "sagemaker_xgboost_mnist", "manual__2026-12-06T00:00:00+00:00"

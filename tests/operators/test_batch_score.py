@@ -17,9 +17,9 @@ from sagemaker_k8s.manifests.flavours import (
     LEGACY_MODEL,
 )
 from sagemaker_k8s.manifests.naming import resource_name
+from sagemaker_k8s.manifests.waiting import DELETED, ERROR, FAILED, NOT_ACKNOWLEDGED, SUCCESS
 from sagemaker_k8s.operators.batch import SageMakerK8sBatchScoreOperator
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
-from sagemaker_k8s.waiting import DELETED, ERROR, FAILED, NOT_ACKNOWLEDGED, SUCCESS
 
 MODEL_CR = resource_name(DAG_ID, RUN_ID, "batch_score", suffix="model")
 JOB = resource_name(DAG_ID, RUN_ID, "batch_score")

@@ -17,13 +17,13 @@ from helpers import aws as boto
 from helpers import wait_for
 
 from operators.fakes import FakeTI, context
+from sagemaker_k8s.config.run_config import RunConfig, resolve_run_config
 from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
 from sagemaker_k8s.manifests.flavours import kind_of
 from sagemaker_k8s.operators.batch import SageMakerK8sBatchScoreOperator
 from sagemaker_k8s.operators.dataset import SageMakerK8sDatasetUploadOperator
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
-from sagemaker_k8s.run_config import RunConfig, resolve_run_config
 from sandbox.stack import Sandbox
 
 PARAMS = {"dataset_source": "sample:mnist-5k", "hyperparameters": {"max_depth": 4, "num_round": 4}}

@@ -11,8 +11,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.fakes import DAG_ID, FakeTI, context
-from sagemaker_k8s.aws.irsa import operator_trust_policy
-from sagemaker_k8s.aws.permissions import full_access_arn
+from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.constants import (
     ACK_DEPLOYMENT,
     ACK_NAMESPACE,
@@ -26,8 +25,9 @@ from sagemaker_k8s.constants import (
 from sagemaker_k8s.exceptions import KubeForbidden, KubeNotFound
 from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
-from sagemaker_k8s.preflight_cluster import required_crds
-from sagemaker_k8s.run_config import resolve_run_config
+from sagemaker_k8s.preflight.cluster import required_crds
+from sagemaker_k8s.preflight.irsa import operator_trust_policy
+from sagemaker_k8s.preflight.permissions import full_access_arn
 
 ACCOUNT = "123456789012"
 CLUSTER = "ml-cluster"

@@ -12,8 +12,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from operators.fakes import FakeTI, context
-from sagemaker_k8s.aws.irsa import operator_trust_policy
-from sagemaker_k8s.aws.permissions import full_access_arn
+from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.constants import (
     OPERATOR_DEPLOYMENT,
     OPERATOR_NAMESPACE,
@@ -21,8 +20,9 @@ from sagemaker_k8s.constants import (
     ROLE_ARN_ANNOTATION,
 )
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
-from sagemaker_k8s.preflight_cluster import required_crds
-from sagemaker_k8s.run_config import resolve_run_config
+from sagemaker_k8s.preflight.cluster import required_crds
+from sagemaker_k8s.preflight.irsa import operator_trust_policy
+from sagemaker_k8s.preflight.permissions import full_access_arn
 
 ACCOUNT = "123456789012"
 CLUSTER = "ml-cluster"

@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 from sagemaker_k8s.assets import pipeline_asset
+from sagemaker_k8s.manifests.waiting import FAILED, SUCCESS
 from sagemaker_k8s.operators.gate import SageMakerK8sKeepChampionOperator, SageMakerK8sPromotionGateOperator
 from sagemaker_k8s.operators.promote import SageMakerK8sPromoteOperator, SageMakerK8sRecordChampionOperator
 from sagemaker_k8s.operators.retention import SageMakerK8sRetentionOperator
@@ -17,7 +18,6 @@ from sagemaker_k8s.operators.rollback import SageMakerK8sRollbackOperator
 from sagemaker_k8s.promotion.record import CANDIDATE, CHAMPION, PREVIOUS_CHAMPION, ModelRecord, read
 from sagemaker_k8s.promotion.rollout import LiveEndpoint
 from sagemaker_k8s.triggers.rollout import SageMakerK8sRolloutTrigger
-from sagemaker_k8s.waiting import FAILED, SUCCESS
 
 M = "validation:merror"
 OLD = "s3://bucket/xgboost-mnist/output/job-old/output/model.tar.gz"
@@ -422,8 +422,8 @@ def test_a_rerun_after_the_record_verifies_without_changing_anything():
 
 
 def test_preflight_ownership_rows():
+    from sagemaker_k8s.config.run_config import RunConfig
     from sagemaker_k8s.operators.preflight import _ownership_check
-    from sagemaker_k8s.run_config import RunConfig
 
     per_run = serving_cr(model=OLD)
     per_run["metadata"].update(name="sagemaker-xgboost-mnis-deploy-endpoint-x-1234abcd")

@@ -26,10 +26,17 @@ from sagemaker_k8s.manifests.flavours import (
     LEGACY_HPO_JOB,
 )
 from sagemaker_k8s.manifests.naming import resource_name
+from sagemaker_k8s.manifests.waiting import (
+    DELETED,
+    ERROR,
+    FAILED,
+    NOT_ACKNOWLEDGED,
+    RECONCILING_TIMEOUT,
+    SUCCESS,
+)
 from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
 from sagemaker_k8s.sensors.tuning import SageMakerK8sTuningSensor
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
-from sagemaker_k8s.waiting import DELETED, ERROR, FAILED, NOT_ACKNOWLEDGED, RECONCILING_TIMEOUT, SUCCESS
 
 HPO = "hyperparametertuningjobs"  # the plural of both flavours' kinds
 CR = resource_name(DAG_ID, RUN_ID, "submit_tuning")

@@ -25,9 +25,7 @@ from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
 from sagemaker_k8s.manifests.images import xgboost_image
 from sagemaker_k8s.manifests.load import load_template
-from sagemaker_k8s.operators.submit import submit_or_reattach
-from sagemaker_k8s.resource_task.events import check_event
-from sagemaker_k8s.waiting import (
+from sagemaker_k8s.manifests.waiting import (
     DELETED,
     ERROR,
     FAILED,
@@ -36,6 +34,8 @@ from sagemaker_k8s.waiting import (
     RECONCILING_TIMEOUT,
     SUCCESS,
 )
+from sagemaker_k8s.operators.submit import submit_or_reattach
+from sagemaker_k8s.resource_task.events import check_event
 from sandbox.stack import Sandbox
 
 TJ = LEGACY_TRAINING_JOB

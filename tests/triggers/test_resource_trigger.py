@@ -13,8 +13,8 @@ from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
 from sagemaker_k8s.manifests.images import xgboost_image
 from sagemaker_k8s.manifests.load import load_template
+from sagemaker_k8s.manifests.waiting import DELETED, FAILED, NOT_ACKNOWLEDGED, RECONCILING_TIMEOUT, SUCCESS
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
-from sagemaker_k8s.waiting import DELETED, FAILED, NOT_ACKNOWLEDGED, RECONCILING_TIMEOUT, SUCCESS
 
 TJ = LEGACY_TRAINING_JOB
 FAULT_ANNOTATION = "sandbox.sagemaker.local/fault"

@@ -26,8 +26,8 @@ from hooks.exec_auth import (
 from sagemaker_k8s.hooks import client_cache
 from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
 from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB as TJ
+from sagemaker_k8s.manifests.waiting import SUCCESS
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
-from sagemaker_k8s.waiting import SUCCESS
 
 WAITS = 50
 

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 
 from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB, LEGACY_TRAINING_JOB
+from sagemaker_k8s.manifests.waiting import SUCCESS
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger, progress_renderer
-from sagemaker_k8s.waiting import SUCCESS
 
 NOW = "2099-01-01T00:00:00Z"  # created "in the future": never past the ack timeout
 

@@ -27,8 +27,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sagemaker_k8s.config.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES
+from sagemaker_k8s.config.run_config import RunConfig, resolve_run_config
 from sagemaker_k8s.constants import VAR_BUCKET, VAR_EXECUTION_ROLE, VAR_REGION
 from sagemaker_k8s.dataset.layout import channel_uri, labels_key, object_keys
+from sagemaker_k8s.dataset.scoring import first_rows
 from sagemaker_k8s.dataset.sources import parse_source
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.build import hyperparameter_value
@@ -36,9 +39,6 @@ from sagemaker_k8s.manifests.flavours import ACK_TRAINING_JOB, LEGACY_HOSTING_DE
 from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, ecr_domain, partition, xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.validate import validate_resource
-from sagemaker_k8s.params import HOSTING_INSTANCE_TYPES, PARAM_SPECS, TRAINING_INSTANCE_TYPES
-from sagemaker_k8s.run_config import RunConfig, resolve_run_config
-from sagemaker_k8s.smoke import first_rows
 from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "sagemaker_xgboost_mnist.py"

@@ -1,4 +1,4 @@
-"""Reading a batch transform's output and scoring it against the test labels (pure)."""
+"""Scoring predictions against the test labels (pure): the endpoint's answers, a batch transform's output."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ import pytest
 from sagemaker_k8s.dataset.scoring import (
     BatchScore,
     ScoringError,
+    accuracy,
     batch_output_uri,
+    batches,
+    first_rows,
     output_keys,
     parse_labels,
+    parse_predictions,
     parse_transform_output,
     score,
     split_s3_uri,
@@ -142,3 +146,30 @@ def test_uris() -> None:
     for bad in ("b/x", "s3://b", "https://b/x"):
         with pytest.raises(ValueError, match="not an s3://bucket/key URI"):
             split_s3_uri(bad)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [("7.0\n2.0\n", [7, 2]), ("7.0,2.0", [7, 2]), ("1\n\n3\n", [1, 3]), ("", [])],
+)
+def test_parse_predictions(body, expected):
+    assert parse_predictions(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("pred", "labels", "expected"), [([1, 2, 3], [1, 2, 3], 1.0), ([1, 2, 3, 4], [1, 0, 3, 0], 0.5)]
+)
+def test_accuracy(pred, labels, expected):
+    assert accuracy(pred, labels) == expected
+
+
+@pytest.mark.parametrize(("pred", "labels"), [([1], [1, 2]), ([], [])])
+def test_accuracy_rejects_mismatch_and_empty(pred, labels):
+    with pytest.raises(ValueError):
+        accuracy(pred, labels)
+
+
+def test_rows_and_batches():
+    rows = first_rows("a\nb\n\nc\nd\n", 3)
+    assert rows == ["a", "b", "c"]
+    assert batches(rows, 2) == ["a\nb\n", "c\n"]

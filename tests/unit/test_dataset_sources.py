@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from sagemaker_k8s.config.run_config import DEFAULT_DATASET_SOURCE
 from sagemaker_k8s.dataset.sources import (
     ENV_DATA_DIR,
     DatasetSource,
@@ -10,7 +11,6 @@ from sagemaker_k8s.dataset.sources import (
     is_valid_bucket_name,
     parse_source,
 )
-from sagemaker_k8s.run_config import DEFAULT_DATASET_SOURCE
 
 
 @pytest.mark.parametrize(

@@ -60,8 +60,9 @@ def test_unknown_region(region: object) -> None:
 
 def test_one_partition_rule() -> None:
     """Every module that needs a region's partition uses this one (there used to be two copies)."""
-    from sagemaker_k8s import preflight_cluster, run_config
+    from sagemaker_k8s.config import run_config
     from sagemaker_k8s.operators import training
+    from sagemaker_k8s.preflight import cluster as preflight_cluster
 
     assert "partition" not in vars(training)  # imported where it is used, not redefined
     assert run_config.partition is preflight_cluster.partition is partition

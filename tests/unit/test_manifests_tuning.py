@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from sagemaker_k8s.config.params import DEFAULT_TUNING
+from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB
 from sagemaker_k8s.manifests.images import xgboost_image
@@ -20,8 +22,6 @@ from sagemaker_k8s.manifests.tuning import (
     render_progress,
 )
 from sagemaker_k8s.manifests.validate import validate_resource
-from sagemaker_k8s.params import DEFAULT_TUNING
-from sagemaker_k8s.run_config import resolve_run_config
 from sagemaker_k8s.tunable import TUNABLE_RANGES
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"

@@ -15,6 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from sagemaker_k8s.config.params import (
+    DATASET_SAMPLES,
+    DATASET_SOURCE_PATTERN,
+    PARAM_SPECS,
+)
+from sagemaker_k8s.config.run_config import RunConfig, _check, resolve_run_config
 from sagemaker_k8s.constants import (
     VAR_BUCKET,
     VAR_CLUSTER,
@@ -26,12 +32,6 @@ from sagemaker_k8s.constants import (
 )
 from sagemaker_k8s.dataset.sources import SAMPLES, parse_source
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.params import (
-    DATASET_SAMPLES,
-    DATASET_SOURCE_PATTERN,
-    PARAM_SPECS,
-)
-from sagemaker_k8s.run_config import RunConfig, _check, resolve_run_config
 
 _BASE = {
     "region": "us-west-2",
@@ -467,7 +467,7 @@ IMPORT_PROBE = """
 import sys
 import airflow.sdk.exceptions  # the DAG file imports Airflow anyway
 before = set(sys.modules)
-import sagemaker_k8s.params, sagemaker_k8s.manifests.naming, sagemaker_k8s.manifests.flavours
+import sagemaker_k8s.config.params, sagemaker_k8s.manifests.naming, sagemaker_k8s.manifests.flavours
 new = {m.split('.')[0] for m in set(sys.modules) - before}
 print(sorted(new - set(sys.stdlib_module_names)))
 """

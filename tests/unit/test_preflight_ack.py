@@ -12,16 +12,6 @@ from typing import Any
 
 import pytest
 
-from sagemaker_k8s.aws.irsa import oidc_provider_arn, operator_trust_policy
-from sagemaker_k8s.aws.permissions import (
-    ACK_SAGEMAKER_ACTIONS,
-    OPERATOR_SAGEMAKER_ACTIONS,
-    TRANSFORM_SAGEMAKER_ACTIONS,
-    check_sagemaker_permissions,
-    full_access_arn,
-    operator_actions,
-)
-from sagemaker_k8s.aws.trust import check_operator_trust, create_role_fix
 from sagemaker_k8s.constants import (
     ACK_DEPLOYMENT,
     ACK_NAMESPACE,
@@ -32,7 +22,7 @@ from sagemaker_k8s.constants import (
     OPERATOR_SERVICE_ACCOUNT,
 )
 from sagemaker_k8s.manifests.images import partition
-from sagemaker_k8s.preflight_cluster import (
+from sagemaker_k8s.preflight.cluster import (
     ACK_REQUIRED_CRDS,
     LEGACY_OPERATOR,
     REQUIRED_CRDS,
@@ -48,7 +38,17 @@ from sagemaker_k8s.preflight_cluster import (
     pod_selector,
     required_crds,
 )
-from sagemaker_k8s.preflight_report import FAIL, PASS, WARN
+from sagemaker_k8s.preflight.irsa import oidc_provider_arn, operator_trust_policy
+from sagemaker_k8s.preflight.permissions import (
+    ACK_SAGEMAKER_ACTIONS,
+    OPERATOR_SAGEMAKER_ACTIONS,
+    TRANSFORM_SAGEMAKER_ACTIONS,
+    check_sagemaker_permissions,
+    full_access_arn,
+    operator_actions,
+)
+from sagemaker_k8s.preflight.report import FAIL, PASS, WARN
+from sagemaker_k8s.preflight.trust import check_operator_trust, create_role_fix
 
 ROLE = "arn:aws:iam::123456789012:role/ack-sagemaker-controller"
 ACK = ack_controller("us-west-2", ROLE)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagemaker_k8s.preflight_cluster import (
+from sagemaker_k8s.preflight.cluster import (
     REQUIRED_CRDS,
     check_bucket,
     check_crds,
@@ -12,7 +12,7 @@ from sagemaker_k8s.preflight_cluster import (
     required_crds,
     watched_namespace,
 )
-from sagemaker_k8s.preflight_report import FAIL, PASS
+from sagemaker_k8s.preflight.report import FAIL, PASS
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker-k8s-operator-irsa"
 

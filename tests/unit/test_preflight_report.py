@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sagemaker_k8s.preflight_report import FAIL, PASS, WARN, Finding, failed, render_table, summarize
+from sagemaker_k8s.preflight.report import FAIL, PASS, WARN, Finding, failed, render_table, summarize
 
 FINDINGS = [
     Finding(

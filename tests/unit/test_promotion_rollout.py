@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sagemaker_k8s.promotion.rollout import Baseline, LiveEndpoint, assess_rollout
-from sagemaker_k8s.waiting import (
+from sagemaker_k8s.manifests.waiting import (
     FAILED,
     NOT_ACKNOWLEDGED,
     RECONCILING_TIMEOUT,
@@ -13,6 +12,7 @@ from sagemaker_k8s.waiting import (
     WaitPolicy,
     WaitState,
 )
+from sagemaker_k8s.promotion.rollout import Baseline, LiveEndpoint, assess_rollout
 
 OLD, NEW = "s3://b/old/model.tar.gz", "s3://b/new/model.tar.gz"
 BASE = Baseline("cfg-1", "2026-12-06T01:00:00+00:00", None, OLD)

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from sagemaker_k8s.config.params import PARAM_SPECS, WALKTHROUGH_HYPERPARAMETERS
+from sagemaker_k8s.config.run_config import RunConfig, check_conf_keys, resolve_run_config
 from sagemaker_k8s.constants import (
     VAR_BUCKET,
     VAR_CLUSTER,
@@ -20,8 +22,6 @@ from sagemaker_k8s.constants import (
     VAR_REGION,
 )
 from sagemaker_k8s.exceptions import ConfigError
-from sagemaker_k8s.params import PARAM_SPECS, WALKTHROUGH_HYPERPARAMETERS
-from sagemaker_k8s.run_config import RunConfig, check_conf_keys, resolve_run_config
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole"
 OP_ROLE = "arn:aws:iam::123456789012:role/sagemaker-operator"
@@ -405,7 +405,7 @@ def test_run_config_survives_pickle_and_deepcopy() -> None:
 
 
 def test_dataset_source_falls_back_to_variable_then_public_copy() -> None:
-    from sagemaker_k8s.run_config import DEFAULT_DATASET_SOURCE
+    from sagemaker_k8s.config.run_config import DEFAULT_DATASET_SOURCE
 
     base = {
         "region": "us-west-2",

@@ -1,11 +1,14 @@
-"""Score a batch transform's output against the test split's labels (pure).
+"""Score predictions against known labels (pure): the live endpoint's answers (the smoke test) and a
+batch transform's output.
+
+The endpoint answers the first test rows (:func:`first_rows`, sent in :func:`batches`) with one
+prediction per line or comma-separated (:func:`parse_predictions`: ``"3.0"`` -> 3).
 
 SageMaker writes one output object per input object, ``<S3OutputPath>/<key relative to the input
 prefix>.out``; with ``SplitType``/``AssembleWith`` ``Line`` it holds one prediction per non-blank input
 row, in order, each on its own line. The labels (``dataset.layout.labels_key``) are one per line for
 the test split's rows in input order, so the predictions are the outputs concatenated in input-key
-order. Values are read like the endpoint's answers (``smoke.parse_predictions``: ``"3.0"`` -> 3) and
-accuracy is ``smoke.accuracy``.
+order, read like the endpoint's answers and scored with the same :func:`accuracy`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,28 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sagemaker_k8s.smoke import accuracy, parse_predictions
+
+def first_rows(csv_text: str, limit: int) -> list[str]:
+    return [line for line in csv_text.splitlines() if line.strip()][:limit]
+
+
+def parse_predictions(body: str) -> list[int]:
+    """SageMaker XGBoost answers one prediction per line (or comma-separated): ``7.0``."""
+    values = [v for line in body.splitlines() for v in line.split(",") if v.strip()]
+    return [round(float(v)) for v in values]
+
+
+def accuracy(predictions: list[int], labels: list[int]) -> float:
+    if len(predictions) != len(labels):
+        raise ValueError(f"{len(predictions)} predictions for {len(labels)} labels")
+    if not labels:
+        raise ValueError("no rows to score")
+    return sum(p == y for p, y in zip(predictions, labels, strict=True)) / len(labels)
+
+
+def batches(rows: list[str], size: int) -> list[str]:
+    return ["\n".join(rows[i : i + size]) + "\n" for i in range(0, len(rows), size)]
+
 
 OUTPUT_SUFFIX = ".out"
 

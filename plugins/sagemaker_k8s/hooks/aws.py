@@ -187,8 +187,8 @@ class SageMakerK8sAwsHook:
         return True
 
     def tuning_result(self, tuning_job_name: str) -> dict:
-        """DescribeHyperParameterTuningJob, read by ``aws.tuning.tuning_result``; ``SageMakerApiError``."""
-        from sagemaker_k8s.aws.tuning import tuning_result
+        """DescribeHyperParameterTuningJob, read by ``tuning_results.tuning_result``: ``SageMakerApiError``"""
+        from sagemaker_k8s.manifests.tuning_results import tuning_result
 
         with _sagemaker_errors("DescribeHyperParameterTuningJob", tuning_job_name):
             return tuning_result(
@@ -199,7 +199,7 @@ class SageMakerK8sAwsHook:
 
     def tuning_training_jobs(self, tuning_job_name: str) -> list[dict]:
         """Every training job of the tuning job (all pages): ``{"name", "status", "objective_value"}``."""
-        from sagemaker_k8s.aws.tuning import training_jobs
+        from sagemaker_k8s.manifests.tuning_results import training_jobs
 
         pages = self.sagemaker.get_paginator("list_training_jobs_for_hyper_parameter_tuning_job")
         with _sagemaker_errors("ListTrainingJobsForHyperParameterTuningJob", tuning_job_name):

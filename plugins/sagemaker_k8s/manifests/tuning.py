@@ -38,7 +38,7 @@ _RANGE_FIELDS = {"integer": "integerParameterRanges", "continuous": "continuousP
 #: (status.trainingJobStatusCounters key, what the progress line calls it)
 _COUNTERS = (("completed", "completed"), ("inProgress", "in progress"), ("totalError", "errors"),
              ("stopped", "stopped"))  # fmt: skip
-#: (status.trainingJobStatusCounters key, ``aws.tuning.counters`` key): ACK's come from SageMaker
+#: (status.trainingJobStatusCounters key, ``tuning_results.counters`` key): ACK's come from SageMaker
 _DESCRIBED_COUNTERS = (("completed", "completed"), ("inProgress", "in_progress"),
                        ("totalError", "total_error"), ("stopped", "stopped"))  # fmt: skip
 

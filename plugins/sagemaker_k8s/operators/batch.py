@@ -28,7 +28,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.run_config import RunConfig
+    from sagemaker_k8s.config.run_config import RunConfig
 
 # Imported at DAG parse time: manifests, hooks and the trigger are imported where they are used.
 
@@ -89,7 +89,7 @@ class SageMakerK8sBatchScoreOperator(AwsHookMixin, CustomResourceTaskMixin, Base
 
     @cached_property
     def cfg(self) -> RunConfig:
-        from sagemaker_k8s.run_config import RunConfig
+        from sagemaker_k8s.config.run_config import RunConfig
 
         return RunConfig.from_dict(self.config)
 

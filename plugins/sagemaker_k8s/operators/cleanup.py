@@ -24,7 +24,7 @@ ROLES = ("training", "tuning")
 
 class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
     """:param submit_task_id: the task whose XCom names the CR (``{"name", "namespace", "flavour", ...}``)
-    :param wait_task_id: the task that waited for it; its final state decides (see ``orphans``)
+    :param wait_task_id: the task that waited for it; its final state decides (see ``manifests.orphans``)
     :param role: the CR's pipeline role, ``"training"`` or ``"tuning"`` (the tuning branch: deleting a
         tuning CR makes the controller stop its training jobs too); its kind is the role's on the
         flavour the submit task's XCom names (legacy for an XCom from before ACK support)
@@ -84,7 +84,7 @@ class SageMakerK8sCleanupOperator(CustomResourceTaskMixin, BaseOperator):
     ) -> dict[str, Any]:
         """Delete the CR (of ``role`` on ``flavour``) if its wait ended in ``wait_state`` and it is not
         final; say what was done."""
-        from sagemaker_k8s.orphans import unwatched_reason
+        from sagemaker_k8s.manifests.orphans import unwatched_reason
 
         self._flavour = flavour
         obj = self.hook.find(self.kind, name, namespace)

@@ -12,7 +12,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from sagemaker_k8s.params import PARAM_SPECS
+from sagemaker_k8s.config.params import PARAM_SPECS
 from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 
@@ -45,7 +45,7 @@ class SageMakerK8sResolveConfigOperator(AwsHookMixin, CustomResourceTaskMixin, B
     def execute(self, context) -> dict[str, Any]:
         from airflow.sdk import Variable
 
-        from sagemaker_k8s.run_config import check_conf_keys, resolve_run_config
+        from sagemaker_k8s.config.run_config import check_conf_keys, resolve_run_config
 
         # context["params"] already has every conf key merged in; the DAG's declared params do not.
         declared = self.dag.params.keys() if self.has_dag() else PARAM_SPECS.keys()

@@ -31,12 +31,12 @@ class SageMakerK8sDatasetUploadOperator(AwsHookMixin, BaseOperator):
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context) -> dict:
+        from sagemaker_k8s.config.run_config import RunConfig
         from sagemaker_k8s.dataset.layout import build_artifacts, channel_uri, labels_artifact, plan_upload
         from sagemaker_k8s.dataset.mnist import DatasetFormatError, load_splits
         from sagemaker_k8s.dataset.sources import parse_source
         from sagemaker_k8s.exceptions import S3ObjectError
         from sagemaker_k8s.hooks.source import read_source
-        from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         try:

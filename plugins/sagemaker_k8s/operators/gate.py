@@ -56,9 +56,9 @@ class SageMakerK8sPromotionGateOperator(ServingEndpointMixin, BaseOperator, Bran
         self.ack_timeout = self.reconciling_timeout = 0.0
 
     def execute(self, context) -> Any:
+        from sagemaker_k8s.config.params import TEST_ACCURACY_METRIC
         from sagemaker_k8s.operators.challenger import pull_challenger, pull_scoring
         from sagemaker_k8s.operators.serving import champion_records
-        from sagemaker_k8s.params import TEST_ACCURACY_METRIC
         from sagemaker_k8s.promotion.gate import GateError, decide
         from sagemaker_k8s.promotion.record import ModelRecord
 
@@ -168,8 +168,8 @@ class SageMakerK8sApprovalOperator(ApprovalOperator):
         self.gate_task_id = gate_task_id
 
     def execute(self, context) -> Any:
+        from sagemaker_k8s.config.run_config import RunConfig
         from sagemaker_k8s.promotion.approval import approval_text
-        from sagemaker_k8s.run_config import RunConfig
 
         if not RunConfig.from_dict(self.config).require_approval:
             self.log.info("require_approval is false: promoting without asking")

@@ -23,7 +23,7 @@ class SageMakerK8sTrainingModeOperator(BaseOperator, BranchMixIn):
         self.tune_task_id = tune_task_id
 
     def execute(self, context) -> Any:
-        from sagemaker_k8s.run_config import RunConfig
+        from sagemaker_k8s.config.run_config import RunConfig
 
         tuning = RunConfig.from_dict(self.config).tuning
         if tuning is None:

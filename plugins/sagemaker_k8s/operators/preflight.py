@@ -21,9 +21,9 @@ from sagemaker_k8s.constants import (
 from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.preflight_cluster import Controller
-    from sagemaker_k8s.preflight_report import Finding
-    from sagemaker_k8s.run_config import RunConfig
+    from sagemaker_k8s.config.run_config import RunConfig
+    from sagemaker_k8s.preflight.cluster import Controller
+    from sagemaker_k8s.preflight.report import Finding
 
 # Imported at DAG parse time: the checks, the report and the hooks are imported where they are used.
 
@@ -47,8 +47,8 @@ class SageMakerK8sPreflightOperator(AwsHookMixin, CustomResourceTaskMixin, BaseO
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context) -> dict:
-        from sagemaker_k8s.preflight_report import failed, render_table, summarize
-        from sagemaker_k8s.run_config import RunConfig
+        from sagemaker_k8s.config.run_config import RunConfig
+        from sagemaker_k8s.preflight.report import failed, render_table, summarize
 
         cfg = RunConfig.from_dict(self.config)
         findings = run_checks(cfg, self.aws, self.hook, dag_id=context["dag"].dag_id)
@@ -65,7 +65,7 @@ class SageMakerK8sPreflightOperator(AwsHookMixin, CustomResourceTaskMixin, BaseO
 
 def _unreadable(check: str, error: Exception) -> Finding:
     from sagemaker_k8s.exceptions import KubeForbidden
-    from sagemaker_k8s.preflight_report import FAIL, Finding
+    from sagemaker_k8s.preflight.report import FAIL, Finding
 
     fix = "check the connection and the permissions of Airflow's identity"
     if isinstance(error, KubeForbidden):
@@ -94,7 +94,7 @@ def _read(check: str, read: Callable[[], Any]) -> tuple[Any, list[Finding]]:
 def run_checks(cfg: RunConfig, aws, kube, *, dag_id: str | None = None) -> list[Finding]:
     """Every check of the run's flavour. A config still at flavour ``auto`` (one that did not pass
     through resolve_config, e.g. built by hand) gets the legacy operator's checks, as before flavours."""
-    from sagemaker_k8s import preflight_cluster as cluster
+    from sagemaker_k8s.preflight import cluster
 
     ack = cfg.flavour == "ack"
     findings: list[Finding] = []
@@ -164,7 +164,7 @@ def run_checks(cfg: RunConfig, aws, kube, *, dag_id: str | None = None) -> list[
 def _ack_deployment(cfg: RunConfig, kube):
     """(the ACK controller, its Deployment or None, the failed row if it could not be read): the
     Deployment is looked for under each name the chart gives it."""
-    from sagemaker_k8s import preflight_cluster as cluster
+    from sagemaker_k8s.preflight import cluster
 
     controller = cluster.ack_controller(cfg.region, cfg.operator_role_arn)
     for name in controller.deployment_names:
@@ -181,7 +181,7 @@ def _ack_ownership_check(cfg: RunConfig, aws, kube, dag_id: str, controller: Con
     from sagemaker_k8s.exceptions import KubeNotFound
     from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT
     from sagemaker_k8s.manifests.naming import serving_cr_name, serving_endpoint_name
-    from sagemaker_k8s.preflight_report import FAIL, PASS, Finding
+    from sagemaker_k8s.preflight.report import FAIL, PASS, Finding
     from sagemaker_k8s.promotion.ownership import check_ownership
 
     endpoint = serving_endpoint_name(dag_id, cfg.endpoint_name)
@@ -213,7 +213,7 @@ def _ownership_check(cfg: RunConfig, aws, kube, dag_id: str) -> list[Finding]:
     """The pipeline's endpoint and its HostingDeployment are its own, or free (never taken over)."""
     from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT
     from sagemaker_k8s.manifests.naming import label_value, serving_cr_name, serving_endpoint_name
-    from sagemaker_k8s.preflight_report import FAIL, PASS, WARN, Finding
+    from sagemaker_k8s.preflight.report import FAIL, PASS, WARN, Finding
     from sagemaker_k8s.promotion.ownership import check_ownership
 
     endpoint = serving_endpoint_name(dag_id, cfg.endpoint_name)
@@ -255,17 +255,17 @@ def _iam_checks(
 ) -> list[Finding]:
     """The cluster's OIDC provider, and the controller's IRSA role: trusted by exactly its service
     account's subject, allowed the SageMaker calls (``controller``: the legacy operator by default)."""
-    from sagemaker_k8s.aws.irsa import oidc_provider_arn
-    from sagemaker_k8s.aws.trust import (
+    from sagemaker_k8s.manifests.images import partition
+    from sagemaker_k8s.preflight.cluster import LEGACY_OPERATOR
+    from sagemaker_k8s.preflight.irsa import oidc_provider_arn
+    from sagemaker_k8s.preflight.report import FAIL, WARN, Finding
+    from sagemaker_k8s.preflight.trust import (
         check_operator_trust,
         check_sagemaker_permissions,
         create_role_fix,
         oidc_provider_fix,
         operator_trust_policy,
     )
-    from sagemaker_k8s.manifests.images import partition
-    from sagemaker_k8s.preflight_cluster import LEGACY_OPERATOR
-    from sagemaker_k8s.preflight_report import FAIL, WARN, Finding
 
     controller = controller or LEGACY_OPERATOR
     label = controller.label
@@ -339,7 +339,7 @@ def _iam_checks(
         role_name=role_name,
         label=label,
     )
-    from sagemaker_k8s.aws.permissions import operator_actions
+    from sagemaker_k8s.preflight.permissions import operator_actions
 
     actions = operator_actions(
         tuning=cfg.tuning is not None, batch_scoring=cfg.batch_scoring, ack=controller.flavour == "ack"
@@ -355,8 +355,8 @@ def _iam_checks(
 
 
 def _execution_role_checks(cfg: RunConfig, aws) -> list[Finding]:
-    from sagemaker_k8s.aws.trust import check_execution_role_trust
-    from sagemaker_k8s.preflight_report import FAIL, Finding
+    from sagemaker_k8s.preflight.report import FAIL, Finding
+    from sagemaker_k8s.preflight.trust import check_execution_role_trust
 
     role_name = cfg.execution_role_arn.rsplit("/", 1)[-1]
     trust = aws.role_trust_policy(role_name)

@@ -24,9 +24,9 @@ from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 ACK_TEMPLATES = {"model": "model", "endpoint_config": "endpointconfig", "endpoint": "endpoint"}
 
 if TYPE_CHECKING:
+    from sagemaker_k8s.config.run_config import RunConfig
     from sagemaker_k8s.promotion.record import ModelRecord
     from sagemaker_k8s.promotion.rollout import Baseline
-    from sagemaker_k8s.run_config import RunConfig
 
 
 class ServingEndpointMixin(AwsHookMixin, CustomResourceTaskMixin):
@@ -38,7 +38,7 @@ class ServingEndpointMixin(AwsHookMixin, CustomResourceTaskMixin):
 
     @cached_property
     def cfg(self) -> RunConfig:
-        from sagemaker_k8s.run_config import RunConfig
+        from sagemaker_k8s.config.run_config import RunConfig
 
         return RunConfig.from_dict(self.config)
 

@@ -16,7 +16,7 @@ ACCURACY_KEY = "accuracy"
 
 def measure_accuracy(aws, cfg, dataset: dict, endpoint_name: str) -> tuple[float, int]:
     """(accuracy, rows) of ``endpoint_name`` on the first ``cfg.smoke_test_rows`` test rows."""
-    from sagemaker_k8s.smoke import accuracy, batches, first_rows, parse_predictions
+    from sagemaker_k8s.dataset.scoring import accuracy, batches, first_rows, parse_predictions
 
     test_key = dataset["test"].removeprefix(f"s3://{cfg.bucket}/") + "examples"
     labels_key = dataset["test_labels"].removeprefix(f"s3://{cfg.bucket}/")
@@ -51,7 +51,7 @@ class SageMakerK8sEndpointSmokeTestOperator(AwsHookMixin, BaseOperator):
         self.aws_conn_id = aws_conn_id
 
     def execute(self, context) -> dict:
-        from sagemaker_k8s.run_config import RunConfig
+        from sagemaker_k8s.config.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         name = self.endpoint["endpoint_name"]

@@ -11,7 +11,7 @@ from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrain
 from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.run_config import RunConfig
+    from sagemaker_k8s.config.run_config import RunConfig
 
 # Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
@@ -72,9 +72,9 @@ class SageMakerK8sTrainingOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOp
         return build_training_job(load_template(self.template), spec)
 
     def execute(self, context) -> dict:
+        from sagemaker_k8s.config.run_config import RunConfig
         from sagemaker_k8s.manifests.images import partition
         from sagemaker_k8s.operators.submit import adopt_if_orphaned, submit_or_reattach
-        from sagemaker_k8s.run_config import RunConfig
 
         cfg = RunConfig.from_dict(self.config)
         body = self.build(cfg, context["dag"].dag_id, context["run_id"])

@@ -24,7 +24,15 @@ from typing import Any
 
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, ResourceKind
 from sagemaker_k8s.manifests.status import Phase, interpret
-from sagemaker_k8s.waiting import FAILED, RECONCILING_TIMEOUT, SUCCESS, Outcome, WaitPolicy, WaitState, assess
+from sagemaker_k8s.manifests.waiting import (
+    FAILED,
+    RECONCILING_TIMEOUT,
+    SUCCESS,
+    Outcome,
+    WaitPolicy,
+    WaitState,
+    assess,
+)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class AwsHookMixin:
 
     @property
     def aws_region(self) -> str | None:
-        from sagemaker_k8s.run_config import RunConfig
+        from sagemaker_k8s.config.run_config import RunConfig
 
         return RunConfig.from_dict(self.config).region
 
@@ -75,6 +75,6 @@ class CustomResourceTaskMixin:
 
     @property
     def policy(self):
-        from sagemaker_k8s.waiting import WaitPolicy
+        from sagemaker_k8s.manifests.waiting import WaitPolicy
 
         return WaitPolicy(self.ack_timeout, self.reconciling_timeout)

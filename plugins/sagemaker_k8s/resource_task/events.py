@@ -11,8 +11,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from sagemaker_k8s.exceptions import OperatorNotReconcilingError, TerminalStateError
 from sagemaker_k8s.manifests.flavours import ResourceKind
-from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
-from sagemaker_k8s.waiting import (
+from sagemaker_k8s.manifests.waiting import (
     DELETED,
     ERROR,
     FAILED,
@@ -22,6 +21,7 @@ from sagemaker_k8s.waiting import (
     SUCCESS,
     WaitPolicy,
 )
+from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
 
 
 def make_trigger(

@@ -19,7 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 if TYPE_CHECKING:
-    from sagemaker_k8s.waiting import WaitState
+    from sagemaker_k8s.manifests.waiting import WaitState
 
 # Imported at DAG parse time: the trigger, the typed errors and the hooks are imported where used.
 
@@ -99,7 +99,7 @@ class CustomResourceWaitSensor(AwsHookMixin, CustomResourceTaskMixin, BaseSensor
 
     def _assess_once(self) -> dict | None:
         from sagemaker_k8s.exceptions import KubeNotFound
-        from sagemaker_k8s.waiting import WaitState, assess
+        from sagemaker_k8s.manifests.waiting import WaitState, assess
 
         if self._state is None:
             self._state = WaitState()

@@ -16,7 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
 from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB, ResourceKind, kind_for
-from sagemaker_k8s.waiting import DELETED, ERROR, WaitPolicy, WaitState, assess
+from sagemaker_k8s.manifests.waiting import DELETED, ERROR, WaitPolicy, WaitState, assess
 
 
 def progress_renderer(kind: ResourceKind) -> Callable[[Any], str] | None:

@@ -18,8 +18,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, kind_for
+from sagemaker_k8s.manifests.waiting import DELETED, ERROR, WaitPolicy, WaitState
 from sagemaker_k8s.promotion.rollout import Baseline, assess_rollout
-from sagemaker_k8s.waiting import DELETED, ERROR, WaitPolicy, WaitState
 
 
 class SageMakerK8sRolloutTrigger(BaseTrigger):

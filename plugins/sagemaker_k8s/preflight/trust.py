@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sagemaker_k8s.aws.irsa import (
+from sagemaker_k8s.constants import SAGEMAKER_SERVICE_PRINCIPAL, STS_AUDIENCE
+from sagemaker_k8s.preflight.irsa import (
     ASSUME_ROLE_ACTION,
     WEB_IDENTITY_ACTION,
     create_role_fix,
@@ -27,8 +28,8 @@ from sagemaker_k8s.aws.irsa import (
     service_account_subject,
     update_trust_fix,
 )
-from sagemaker_k8s.aws.permissions import check_sagemaker_permissions
-from sagemaker_k8s.aws.policy import (
+from sagemaker_k8s.preflight.permissions import check_sagemaker_permissions
+from sagemaker_k8s.preflight.policy import (
     PolicyParseError,
     action_matches,
     condition_keys,
@@ -40,8 +41,7 @@ from sagemaker_k8s.aws.policy import (
     principal_values,
     statements,
 )
-from sagemaker_k8s.constants import SAGEMAKER_SERVICE_PRINCIPAL, STS_AUDIENCE
-from sagemaker_k8s.preflight_report import FAIL, PASS, WARN, Finding
+from sagemaker_k8s.preflight.report import FAIL, PASS, WARN, Finding
 
 __all__ = [
     "check_execution_role_trust",

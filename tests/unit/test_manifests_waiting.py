@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
-from sagemaker_k8s.waiting import (
+from sagemaker_k8s.manifests.waiting import (
     FAILED,
     NOT_ACKNOWLEDGED,
     RECONCILING_TIMEOUT,
@@ -96,7 +96,7 @@ def test_event_is_json_ready():
 
 def test_ack_recoverable_past_the_bound_says_which_condition():
     from sagemaker_k8s.manifests.flavours import ACK_TRAINING_JOB
-    from sagemaker_k8s.waiting import RECONCILING_TIMEOUT, WaitPolicy, WaitState, assess
+    from sagemaker_k8s.manifests.waiting import RECONCILING_TIMEOUT, WaitPolicy, WaitState, assess
 
     obj = {
         "metadata": {"name": "tj", "namespace": "ml", "creationTimestamp": "2026-12-06T00:00:00Z"},

@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from sagemaker_k8s.aws.permissions import (
+from sagemaker_k8s.preflight.permissions import (
     OPERATOR_SAGEMAKER_ACTIONS,
     check_sagemaker_permissions,
     full_access_arn,
     operator_actions,
 )
-from sagemaker_k8s.aws.trust import check_sagemaker_permissions as reexported
-from sagemaker_k8s.preflight_report import FAIL, PASS
+from sagemaker_k8s.preflight.report import FAIL, PASS
+from sagemaker_k8s.preflight.trust import check_sagemaker_permissions as reexported
 
 FULL = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
 

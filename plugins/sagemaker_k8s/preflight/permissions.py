@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sagemaker_k8s.aws.policy import (
+from sagemaker_k8s.constants import SAGEMAKER_FULL_ACCESS_POLICY
+from sagemaker_k8s.preflight.policy import (
     PolicyParseError,
     action_matches,
     as_list,
@@ -20,8 +21,7 @@ from sagemaker_k8s.aws.policy import (
     parse_policy,
     statements,
 )
-from sagemaker_k8s.constants import SAGEMAKER_FULL_ACCESS_POLICY
-from sagemaker_k8s.preflight_report import FAIL, PASS, Finding
+from sagemaker_k8s.preflight.report import FAIL, PASS, Finding
 
 #: What the legacy controllers call (TrainingJob, HostingDeployment and its Model/EndpointConfig children).
 OPERATOR_SAGEMAKER_ACTIONS = (

@@ -29,7 +29,7 @@ from sagemaker_k8s.constants import (
 )
 from sagemaker_k8s.manifests.flavours import ACK_GROUP
 from sagemaker_k8s.manifests.images import partition
-from sagemaker_k8s.preflight_report import FAIL, PASS, WARN, Finding
+from sagemaker_k8s.preflight.report import FAIL, PASS, WARN, Finding
 
 REQUIRED_CRDS = (
     "trainingjobs.sagemaker.aws.amazon.com",

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from sagemaker_k8s.aws.policy import (
+from sagemaker_k8s.preflight.policy import (
     PolicyParseError,
     action_matches,
     condition_values,

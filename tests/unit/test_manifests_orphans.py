@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_HPO_JOB, LEGACY_TRAINING_JOB
-from sagemaker_k8s.orphans import unwatched_reason
+from sagemaker_k8s.manifests.orphans import unwatched_reason
 
 
 def job(status: dict | None, *, deleting: bool = False) -> dict:

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from sagemaker_k8s.config.params import DEFAULT_TUNING, PARAM_SPECS, TEST_ACCURACY_METRIC
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.images import XGBOOST_ACCOUNTS, partition
-from sagemaker_k8s.params import DEFAULT_TUNING, PARAM_SPECS, TEST_ACCURACY_METRIC
 from sagemaker_k8s.patterns import ecma_search
 from sagemaker_k8s.tunable import TUNABLE_RANGES
 

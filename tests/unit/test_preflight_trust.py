@@ -9,13 +9,13 @@ from urllib.parse import quote
 
 import pytest
 
-from sagemaker_k8s.aws.trust import (
+from sagemaker_k8s.constants import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
+from sagemaker_k8s.preflight.report import FAIL, PASS, WARN, Finding
+from sagemaker_k8s.preflight.trust import (
     check_execution_role_trust,
     check_operator_trust,
     operator_trust_policy,
 )
-from sagemaker_k8s.constants import OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT
-from sagemaker_k8s.preflight_report import FAIL, PASS, WARN, Finding
 
 ISSUER_URL = "https://oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
 ISSUER = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"

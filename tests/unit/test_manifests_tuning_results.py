@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from sagemaker_k8s.aws.tuning import counters, training_jobs, tuning_result
 from sagemaker_k8s.exceptions import SageMakerApiError, SageMakerJobNotFound, sagemaker_error
+from sagemaker_k8s.manifests.tuning_results import counters, training_jobs, tuning_result
 
 OBJECTIVE = {"Type": "Minimize", "MetricName": "validation:merror"}
 DESCRIBED = {

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sagemaker_k8s.aws.irsa import (
+from sagemaker_k8s.preflight.irsa import (
     execution_trust_policy,
     issuer_host_path,
     oidc_provider_arn,
