@@ -94,11 +94,10 @@ def upload_sample(sandbox):
     """Upload the bundled sample's splits under ``s3://<bucket>/<prefix>/{train,validation,test}/``."""
 
     def upload(prefix: str = "xgboost") -> str:
-        from helpers import aws
-
         from sagemaker_k8s.dataset.layout import build_artifacts
         from sagemaker_k8s.dataset.mnist import load_sample_csv_gz, split_sample
         from sagemaker_k8s.dataset.sources import bundled_sample_path
+        from tests.helpers import aws
 
         X, y = load_sample_csv_gz(bundled_sample_path().read_bytes())
         s3 = aws(sandbox, "s3")

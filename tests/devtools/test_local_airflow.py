@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import wait_for
 
 from devtools.local_airflow import (
     COMPONENTS,
@@ -19,6 +18,7 @@ from devtools.local_airflow import (
     process_state,
     runtime_settings,
 )
+from tests.helpers import wait_for
 
 
 def test_settings_bind_loopback_and_share_one_secret(tmp_path):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from helpers import SKIPPED_IN_A_FIRST_RUN, TUNING_BRANCH, aws
-
 from sandbox.kube import KubeApiError
+from tests.helpers import SKIPPED_IN_A_FIRST_RUN, TUNING_BRANCH, aws
 
 GROUP_VERSION = "sagemaker.aws.amazon.com/v1"
 #: Every task after the training wait: the gate, both branches, promotion, smoke test, record, rollback

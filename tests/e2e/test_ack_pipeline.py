@@ -12,11 +12,11 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from e2e_helpers import AFTER_TRAINING, SKIPPED_IN_A_FIRST_RUN, UPSTREAM_FAILED_AFTER_TRAINING, aws
-from helpers import dag_task_ids
 
 from devtools.airflow_runs import tasks_test
 from sandbox.kube import KubeApiError
+from tests.e2e.e2e_helpers import AFTER_TRAINING, SKIPPED_IN_A_FIRST_RUN, UPSTREAM_FAILED_AFTER_TRAINING, aws
+from tests.helpers import dag_task_ids
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ def names(sandbox, plural: str) -> set[str]:
 def only_revision(sandbox, revision: str) -> None:
     """The endpoint's only Model and EndpointConfig are ``revision``'s, as CRs and in SageMaker (the
     controller finishes deleting the others' CRs on its next passes)."""
-    from helpers import wait_for
+    from tests.helpers import wait_for
 
     def sagemaker_configs() -> set[str]:
         listed = aws(sandbox, "sagemaker").list_endpoint_configs()["EndpointConfigs"]
@@ -157,7 +157,7 @@ def test_auto_refuses_a_cluster_with_both_controllers(tmp_path, airflow_db):
 def test_an_update_sagemaker_rolls_back_fails_the_promotion_and_the_champion_stays(sandbox, run_dag):
     import threading
 
-    from helpers import wait_for
+    from tests.helpers import wait_for
 
     result, first = run_dag()
     assert first.state == "success", result.stdout[-3000:]

@@ -12,11 +12,17 @@ import threading
 
 import pytest
 from botocore.exceptions import ClientError
-from e2e_helpers import AFTER_TRAINING, GROUP_VERSION, UPSTREAM_FAILED_AFTER_TRAINING, aws, custom_objects
-from helpers import wait_for
 
 from devtools.airflow_runs import latest_run
 from sagemaker_k8s.hooks.aws import RETRY_CONFIG
+from tests.e2e.e2e_helpers import (
+    AFTER_TRAINING,
+    GROUP_VERSION,
+    UPSTREAM_FAILED_AFTER_TRAINING,
+    aws,
+    custom_objects,
+)
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,9 @@ import json
 import os
 
 import pytest
-from e2e_helpers import (
+
+from devtools.airflow_runs import dags_test, latest_run, tasks_test
+from tests.e2e.e2e_helpers import (
     AFTER_TRAINING,
     SKIPPED_IN_A_FIRST_RUN,
     UPSTREAM_FAILED_AFTER_TRAINING,
@@ -18,10 +20,8 @@ from e2e_helpers import (
     batch_crs,
     custom_objects,
 )
-from helpers import dag_task_ids
-from preflight_cases import EXPECTED_FIX
-
-from devtools.airflow_runs import dags_test, latest_run, tasks_test
+from tests.helpers import dag_task_ids
+from tests.preflight_cases import EXPECTED_FIX
 
 pytestmark = pytest.mark.e2e
 

@@ -21,8 +21,6 @@ from pathlib import Path
 import pytest
 import yaml
 from airflow.sdk.exceptions import AirflowFailException
-from e2e_helpers import GROUP_VERSION, custom_objects
-from helpers import wait_for
 from kubernetes import client, config, utils
 
 from devtools.airflow_runs import DAG_ID
@@ -30,6 +28,8 @@ from sandbox.kube import write_kubeconfig
 from sandbox.kube.auth import ADMIN_TOKEN
 from sandbox.kube.rbac import rule_allows
 from sandbox.kube.requestinfo import RequestInfo
+from tests.e2e.e2e_helpers import GROUP_VERSION, custom_objects
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 

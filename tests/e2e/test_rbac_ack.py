@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
-from helpers import wait_for
-from test_rbac import ROOT, SA_USER, RecordedTI, granted, identity_for, rbac_documents, used
 
 from devtools.airflow_runs import DAG_ID
+from tests.e2e.test_rbac import ROOT, SA_USER, RecordedTI, granted, identity_for, rbac_documents, used
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 

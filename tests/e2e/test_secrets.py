@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 
 import pytest
-from e2e_helpers import AFTER_TRAINING
 
 from devtools.airflow_runs import DAG_ID
 from sandbox.kube import write_kubeconfig
+from tests.e2e.e2e_helpers import AFTER_TRAINING
 
 pytestmark = pytest.mark.e2e
 

@@ -11,10 +11,10 @@ import os
 import threading
 
 import pytest
-from e2e_helpers import GROUP_VERSION, aws, batch_crs, custom_objects
-from helpers import wait_for
 
 from devtools.airflow_runs import airflow_settings, dags_test, latest_run, migrate
+from tests.e2e.e2e_helpers import GROUP_VERSION, aws, batch_crs, custom_objects
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -10,14 +10,14 @@ import hashlib
 import json
 from collections.abc import Iterator
 
-import helpers
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_for
 
 from sagemaker_k8s.constants import SAGEMAKER_FULL_ACCESS_POLICY
 from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
 from sandbox.stack import Sandbox
+from tests import helpers
+from tests.helpers import wait_for
 
 SAGEMAKER_FULL_ACCESS_ARN = f"arn:aws:iam::aws:policy/{SAGEMAKER_FULL_ACCESS_POLICY}"
 XGBOOST_IMAGE = "433757028032.dkr.ecr.us-west-2.amazonaws.com/xgboost:1"

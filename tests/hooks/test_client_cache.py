@@ -15,9 +15,14 @@ import pytest
 import yaml
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook, KubernetesHook
 from airflow.sdk.exceptions import AirflowException
-from helpers import wait_for
 
-from hooks.exec_auth import (
+from sagemaker_k8s.exceptions import KubeUnauthorized
+from sagemaker_k8s.hooks import client_cache
+from sagemaker_k8s.hooks.kubernetes import AsyncSageMakerK8sHook, SageMakerK8sHook
+from sagemaker_k8s.hooks.retry import Backoff
+from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB as TJ
+from tests.helpers import wait_for
+from tests.hooks.exec_auth import (
     ExecConnection,
     client_sockets,
     cr_requests,
@@ -25,11 +30,6 @@ from hooks.exec_auth import (
     quiet_sandbox,
     set_status,
 )
-from sagemaker_k8s.exceptions import KubeUnauthorized
-from sagemaker_k8s.hooks import client_cache
-from sagemaker_k8s.hooks.kubernetes import AsyncSageMakerK8sHook, SageMakerK8sHook
-from sagemaker_k8s.hooks.retry import Backoff
-from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB as TJ
 
 FAST = Backoff(attempts=4, base=0.01, cap=0.05)
 JOBS = 20

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
-from helpers import wait_for
 
 from sagemaker_k8s.constants import (
     OPERATOR_DEPLOYMENT,
@@ -34,6 +33,7 @@ from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB as TJ
 from sagemaker_k8s.manifests.images import xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sandbox.stack import Sandbox
+from tests.helpers import wait_for
 
 FAST = Backoff(attempts=4, base=0.01, cap=0.05)
 FAULT_ANNOTATION = "sandbox.sagemaker.local/fault"

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from helpers import aws as boto
-from helpers import wait_for
 
 from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.exceptions import SageMakerJobNotFound
@@ -22,6 +20,8 @@ from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
 from sagemaker_k8s.promotion.retention import HPO_CHILD_FINALIZER
 from sagemaker_k8s.sensors.tuning import SageMakerK8sTuningSensor
 from sandbox.stack import Sandbox
+from tests.helpers import aws as boto
+from tests.helpers import wait_for
 
 DAG_ID, RUN_ID = "tuning_hook_dag", "manual__2026-12-06T00:00:00+00:00"
 M = "validation:merror"

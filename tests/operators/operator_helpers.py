@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from helpers import aws, wait_for
-
 from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
+from tests.helpers import aws, wait_for
 
 GROUP_VERSION = "sagemaker.aws.amazon.com/v1"
 

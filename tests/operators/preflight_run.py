@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators.fakes import FakeTI, context
 from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
+from tests.operators.fakes import FakeTI, context
 
 
 def run_preflight(flavour: str) -> tuple[dict, str | None]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException, TaskDeferred
 
-from operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 from sagemaker_k8s.exceptions import SpecMismatchError, TerminalStateError
 from sagemaker_k8s.manifests.ack import REGION_ANNOTATION
 from sagemaker_k8s.manifests.flavours import (
@@ -20,6 +19,7 @@ from sagemaker_k8s.manifests.naming import resource_name
 from sagemaker_k8s.manifests.waiting import DELETED, ERROR, FAILED, NOT_ACKNOWLEDGED, SUCCESS
 from sagemaker_k8s.operators.batch import SageMakerK8sBatchScoreOperator
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
+from tests.operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 
 MODEL_CR = resource_name(DAG_ID, RUN_ID, "batch_score", suffix="model")
 JOB = resource_name(DAG_ID, RUN_ID, "batch_score")

@@ -13,10 +13,7 @@ from functools import partial
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
-from helpers import aws as boto
-from helpers import wait_for
 
-from operators.fakes import FakeTI, context
 from sagemaker_k8s.config.run_config import RunConfig, resolve_run_config
 from sagemaker_k8s.hooks.aws import SageMakerK8sAwsHook
 from sagemaker_k8s.manifests.flavours import kind_of
@@ -25,6 +22,9 @@ from sagemaker_k8s.operators.dataset import SageMakerK8sDatasetUploadOperator
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
 from sandbox.stack import Sandbox
+from tests.helpers import aws as boto
+from tests.helpers import wait_for
+from tests.operators.fakes import FakeTI, context
 
 PARAMS = {"dataset_source": "sample:mnist-5k", "hyperparameters": {"max_depth": 4, "num_round": 4}}
 

@@ -5,10 +5,10 @@ wait's state) is exercised by every end-to-end run and by ``tests/runtime``."""
 from __future__ import annotations
 
 import pytest
-from helpers import aws, wait_for
 
-from operators.operator_helpers import GROUP_VERSION, assert_cr_gone_and_job_stopped, start_hanging_job
 from sagemaker_k8s.operators.cleanup import SageMakerK8sCleanupOperator
+from tests.helpers import aws, wait_for
+from tests.operators.operator_helpers import GROUP_VERSION, assert_cr_gone_and_job_stopped, start_hanging_job
 
 pytestmark = pytest.mark.usefixtures("sandbox_env")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from operators.fakes import config, context
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.operators.mode import SageMakerK8sTrainingModeOperator
+from tests.operators.fakes import config, context
 
 
 @pytest.mark.parametrize(

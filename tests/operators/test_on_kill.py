@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from operators.operator_helpers import assert_cr_gone_and_job_stopped, start_hanging_job
 from sagemaker_k8s.operators.training import SageMakerK8sTrainingOperator
 from sagemaker_k8s.sensors.training import SageMakerK8sTrainingSensor
+from tests.operators.operator_helpers import assert_cr_gone_and_job_stopped, start_hanging_job
 
 
 @pytest.mark.usefixtures("sandbox_env")

@@ -10,7 +10,6 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators.fakes import DAG_ID, FakeTI, context
 from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.constants import (
     ACK_DEPLOYMENT,
@@ -28,6 +27,7 @@ from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
 from sagemaker_k8s.preflight.cluster import required_crds
 from sagemaker_k8s.preflight.irsa import operator_trust_policy
 from sagemaker_k8s.preflight.permissions import full_access_arn
+from tests.operators.fakes import DAG_ID, FakeTI, context
 
 ACCOUNT = "123456789012"
 CLUSTER = "ml-cluster"

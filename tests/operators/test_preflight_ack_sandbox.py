@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from preflight_cases import BROAD_TRUST_WARNING, WARN_ONLY
 
-from operators.fakes import DAG_ID
-from operators.preflight_run import run_preflight
 from sagemaker_k8s.constants import ACK_SUBJECT
 from sandbox.stack import ACK_MISCONFIGURATIONS, MISCONFIGURATIONS, Sandbox
+from tests.operators.fakes import DAG_ID
+from tests.operators.preflight_run import run_preflight
+from tests.preflight_cases import BROAD_TRUST_WARNING, WARN_ONLY
 
 HELM_INSTALL = (
     "helm install -n ack-system ack-sagemaker-controller "

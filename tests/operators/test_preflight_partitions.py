@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from operators.fakes import FakeTI, context
 from sagemaker_k8s.config.run_config import resolve_run_config
 from sagemaker_k8s.constants import (
     OPERATOR_DEPLOYMENT,
@@ -23,6 +22,7 @@ from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
 from sagemaker_k8s.preflight.cluster import required_crds
 from sagemaker_k8s.preflight.irsa import operator_trust_policy
 from sagemaker_k8s.preflight.permissions import full_access_arn
+from tests.operators.fakes import FakeTI, context
 
 ACCOUNT = "123456789012"
 CLUSTER = "ml-cluster"

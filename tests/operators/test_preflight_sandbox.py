@@ -13,13 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
-from preflight_cases import BROAD_TRUST_WARNING, EXPECTED_FIX, WARN_ONLY
 
-from operators.fakes import DAG_ID
-from operators.preflight_run import run_preflight
 from sagemaker_k8s.operators.config import SageMakerK8sResolveConfigOperator
 from sagemaker_k8s.operators.preflight import SageMakerK8sPreflightOperator
 from sandbox.stack import MISCONFIGURATIONS, Sandbox
+from tests.operators.fakes import DAG_ID
+from tests.operators.preflight_run import run_preflight
+from tests.preflight_cases import BROAD_TRUST_WARNING, EXPECTED_FIX, WARN_ONLY
 
 
 @pytest.fixture(scope="module")

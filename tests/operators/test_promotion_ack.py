@@ -7,8 +7,6 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from operators.fakes import DAG_ID, FakeAws, FakeKube, FakeTI, config, context, wire
-from operators.test_promotion_operators import CHAMP, ENDPOINT, NEW, OLD, decision
 from sagemaker_k8s.manifests.ack import serving_revision
 from sagemaker_k8s.manifests.waiting import SUCCESS
 from sagemaker_k8s.operators.promote import SageMakerK8sPromoteOperator, SageMakerK8sRecordChampionOperator
@@ -17,6 +15,8 @@ from sagemaker_k8s.promotion.record import CANDIDATE, CHAMPION, ModelRecord, rea
 from sagemaker_k8s.promotion.rollout import LiveEndpoint
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
 from sagemaker_k8s.triggers.rollout import SageMakerK8sRolloutTrigger
+from tests.operators.fakes import DAG_ID, FakeAws, FakeKube, FakeTI, config, context, wire
+from tests.operators.test_promotion_operators import CHAMP, ENDPOINT, NEW, OLD, decision
 
 SYNCED = {"conditions": [{"type": "ACK.ResourceSynced", "status": "True"}]}
 REV_OLD, REV_NEW = serving_revision(ENDPOINT, OLD), serving_revision(ENDPOINT, NEW)

@@ -8,7 +8,6 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException, TaskDeferred
 
-from operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 from sagemaker_k8s.assets import pipeline_asset
 from sagemaker_k8s.manifests.waiting import FAILED, SUCCESS
 from sagemaker_k8s.operators.gate import SageMakerK8sKeepChampionOperator, SageMakerK8sPromotionGateOperator
@@ -18,6 +17,7 @@ from sagemaker_k8s.operators.rollback import SageMakerK8sRollbackOperator
 from sagemaker_k8s.promotion.record import CANDIDATE, CHAMPION, PREVIOUS_CHAMPION, ModelRecord, read
 from sagemaker_k8s.promotion.rollout import LiveEndpoint
 from sagemaker_k8s.triggers.rollout import SageMakerK8sRolloutTrigger
+from tests.operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 
 M = "validation:merror"
 OLD = "s3://bucket/xgboost-mnist/output/job-old/output/model.tar.gz"

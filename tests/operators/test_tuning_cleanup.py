@@ -6,9 +6,6 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
-from operators.fakes import DAG_ID, FakeAws, FakeKube, FakeTI, config, context, wire
-from operators.test_promotion_operators import serving_cr  # the serving CR carrying the champion records
-from operators.test_tuning_operators import CR, HPO, KIND, M, hpo_status, submit
 from sagemaker_k8s.exceptions import KubeNotFound
 from sagemaker_k8s.manifests.flavours import (
     ACK_HPO_JOB,
@@ -19,6 +16,11 @@ from sagemaker_k8s.manifests.flavours import (
 from sagemaker_k8s.operators.cleanup import SageMakerK8sCleanupOperator
 from sagemaker_k8s.operators.retention import SageMakerK8sRetentionOperator
 from sagemaker_k8s.promotion.record import CHAMPION, PREVIOUS_CHAMPION, ModelRecord
+from tests.operators.fakes import DAG_ID, FakeAws, FakeKube, FakeTI, config, context, wire
+from tests.operators.test_promotion_operators import (
+    serving_cr,  # the serving CR carrying the champion records
+)
+from tests.operators.test_tuning_operators import CR, HPO, KIND, M, hpo_status, submit
 
 
 # -- cleanup_tuning ----------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import pytest
 from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
-from operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 from sagemaker_k8s.exceptions import (
     ConfigError,
     OperatorNotReconcilingError,
@@ -37,6 +36,7 @@ from sagemaker_k8s.manifests.waiting import (
 from sagemaker_k8s.operators.tuning import SageMakerK8sTuningOperator
 from sagemaker_k8s.sensors.tuning import SageMakerK8sTuningSensor
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
+from tests.operators.fakes import DAG_ID, RUN_ID, FakeAws, FakeKube, FakeTI, config, context, wire
 
 HPO = "hyperparametertuningjobs"  # the plural of both flavours' kinds
 CR = resource_name(DAG_ID, RUN_ID, "submit_tuning")

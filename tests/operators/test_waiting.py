@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
-from helpers import wait_for
 
 from sagemaker_k8s.exceptions import (
     ManifestValidationError,
@@ -37,6 +36,7 @@ from sagemaker_k8s.manifests.waiting import (
 from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.resource_task.events import check_event
 from sandbox.stack import Sandbox
+from tests.helpers import wait_for
 
 TJ = LEGACY_TRAINING_JOB
 NAME, NAMESPACE = "xgboost-mnist-abc123", "ml"

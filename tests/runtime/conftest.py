@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from helpers import wait_for
 
 from devtools.airflow_api import AirflowApi
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import LocalAirflow, group_members
 from devtools.postgres import ThrowawayPostgres
-from runtime.runtime_helpers import airflow_on_sandbox
+from tests.helpers import wait_for
+from tests.runtime.runtime_helpers import airflow_on_sandbox
 
 
 @dataclass

@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import aws
 
 from devtools.airflow_runs import DAG_ID
-from runtime.runtime_helpers import wait_awaiting_input
+from tests.helpers import aws
+from tests.runtime.runtime_helpers import wait_awaiting_input
 
 pytestmark = pytest.mark.runtime
 

@@ -15,11 +15,11 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from helpers import dag_task_ids
 
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import USERNAME
-from runtime.runtime_helpers import ARTIFACTS, wait_awaiting_input
+from tests.helpers import dag_task_ids
+from tests.runtime.runtime_helpers import ARTIFACTS, wait_awaiting_input
 
 pytestmark = pytest.mark.runtime
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from helpers import aws, wait_for
 
 from devtools.airflow_runs import DAG_ID
+from tests.helpers import aws, wait_for
 
 pytestmark = pytest.mark.runtime
 

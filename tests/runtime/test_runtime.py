@@ -4,10 +4,10 @@ healthy on PostgreSQL, nothing listening beyond 127.0.0.1, and the metadata real
 from __future__ import annotations
 
 import pytest
-from helpers import listening_addresses
 
 from devtools.airflow_runs import DAG_ID
 from devtools.local_airflow import HEALTHY_COMPONENTS, group_members
+from tests.helpers import listening_addresses
 
 pytestmark = pytest.mark.runtime
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from helpers import SKIPPED_IN_A_FIRST_RUN, dag_task_ids
 
 from devtools.airflow_runs import DAG_ID
+from tests.helpers import SKIPPED_IN_A_FIRST_RUN, dag_task_ids
 
 pytestmark = pytest.mark.runtime
 

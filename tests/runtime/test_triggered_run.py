@@ -4,10 +4,10 @@ run-time conf reaches the CRs, and both deferrable waits run in the triggerer pr
 from __future__ import annotations
 
 import pytest
-from helpers import SKIPPED_IN_A_FIRST_RUN, dag_task_ids
 
 from devtools.airflow_runs import DAG_ID
-from runtime.runtime_helpers import watch_run
+from tests.helpers import SKIPPED_IN_A_FIRST_RUN, dag_task_ids
+from tests.runtime.runtime_helpers import watch_run
 
 pytestmark = pytest.mark.runtime
 

@@ -9,9 +9,9 @@ import os
 import signal
 
 import pytest
-from helpers import aws, wait_for
 
 from devtools.airflow_runs import DAG_ID
+from tests.helpers import aws, wait_for
 
 pytestmark = pytest.mark.runtime
 

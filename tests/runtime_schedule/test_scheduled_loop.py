@@ -9,10 +9,10 @@ schedule would queue scheduled runs between the other runtime tests' runs.
 from __future__ import annotations
 
 import pytest
-from helpers import aws, wait_for
-from runtime.runtime_helpers import airflow_on_sandbox
 
 from devtools.airflow_runs import DAG_ID
+from tests.helpers import aws, wait_for
+from tests.runtime.runtime_helpers import airflow_on_sandbox
 
 pytestmark = pytest.mark.runtime
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import wait_for
 
 from sandbox.__main__ import build_parser
 from sandbox.state import DEFAULT_STATE_DIR, read_info
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = "/usr/bin/kubectl"

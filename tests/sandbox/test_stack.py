@@ -11,14 +11,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import helpers
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from helpers import listening_addresses, wait_for
 
 from sandbox import state
 from sandbox.stack import MISCONFIGURATIONS, Sandbox
+from tests import helpers
+from tests.helpers import listening_addresses, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = "/usr/bin/kubectl"

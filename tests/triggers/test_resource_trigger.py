@@ -7,7 +7,6 @@ import asyncio
 import importlib
 
 import pytest
-from helpers import aws, wait_for
 
 from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
@@ -15,6 +14,7 @@ from sagemaker_k8s.manifests.images import xgboost_image
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.waiting import DELETED, FAILED, NOT_ACKNOWLEDGED, RECONCILING_TIMEOUT, SUCCESS
 from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
+from tests.helpers import aws, wait_for
 
 TJ = LEGACY_TRAINING_JOB
 FAULT_ANNOTATION = "sandbox.sagemaker.local/fault"

@@ -13,8 +13,14 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from helpers import wait_for
-from hooks.exec_auth import (
+
+from sagemaker_k8s.hooks import client_cache
+from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
+from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB as TJ
+from sagemaker_k8s.manifests.waiting import SUCCESS
+from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
+from tests.helpers import wait_for
+from tests.hooks.exec_auth import (
     ExecConnection,
     client_sockets,
     cr_requests,
@@ -22,12 +28,6 @@ from hooks.exec_auth import (
     quiet_sandbox,
     set_status,
 )
-
-from sagemaker_k8s.hooks import client_cache
-from sagemaker_k8s.hooks.kubernetes import SageMakerK8sHook
-from sagemaker_k8s.manifests.flavours import LEGACY_TRAINING_JOB as TJ
-from sagemaker_k8s.manifests.waiting import SUCCESS
-from sagemaker_k8s.triggers.resource import SageMakerK8sResourceTrigger
 
 WAITS = 50
 

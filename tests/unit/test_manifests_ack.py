@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from test_manifests_build import hosting_spec, training_spec
 
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.ack import (
@@ -30,6 +29,7 @@ from sagemaker_k8s.manifests.flavours import (
 )
 from sagemaker_k8s.manifests.load import load_template
 from sagemaker_k8s.manifests.validate import validate_resource
+from tests.unit.test_manifests_build import hosting_spec, training_spec
 
 #: YAML, JSON and Jinja on one line (hyperparameter values may not hold control characters).
 HOSTILE = "{{ ti.xcom_pull('x') }} kind: Secret --- {\"a\": 1}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_manifests_transform import ANNOTATIONS, HOSTILE, LABELS, MODEL_URL, ROLE, model_spec, transform_spec
 
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.ack import DELETION_POLICY_ANNOTATION, REGION_ANNOTATION
@@ -20,6 +19,15 @@ from sagemaker_k8s.manifests.transform import (
     build_model,
 )
 from sagemaker_k8s.manifests.validate import validate_resource, validation_errors
+from tests.unit.test_manifests_transform import (
+    ANNOTATIONS,
+    HOSTILE,
+    LABELS,
+    MODEL_URL,
+    ROLE,
+    model_spec,
+    transform_spec,
+)
 
 MODEL_CR = "xgb-batch-score-abc12345-model"
 JOB = "xgb-batch-score-abc12345"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_manifests_tuning import DAG, ROLE, RUN, TUNING_CASES, WALKTHROUGH, run_config, spec_for
 
 from sagemaker_k8s.exceptions import ConfigError
 from sagemaker_k8s.manifests.ack import REGION_ANNOTATION
@@ -20,6 +19,7 @@ from sagemaker_k8s.manifests.tuning import (
     render_progress,
 )
 from sagemaker_k8s.manifests.validate import validate_resource, validation_errors
+from tests.unit.test_manifests_tuning import DAG, ROLE, RUN, TUNING_CASES, WALKTHROUGH, run_config, spec_for
 
 ACK_TEMPLATE = "ack/hyperparametertuningjob"
 

@@ -8,10 +8,11 @@ import functools
 import subprocess
 from pathlib import Path
 
-import helpers
 import yaml
-from helpers import wait_for
 from kubernetes import client
+
+from tests import helpers
+from tests.helpers import wait_for
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 GROUP, VERSION = "sagemaker.services.k8s.aws", "v1alpha1"

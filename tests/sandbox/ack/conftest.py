@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from ack_helpers import upload_data
+
+from tests.sandbox.ack.ack_helpers import upload_data
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,9 @@ import json
 
 import boto3
 import pytest
-from ack_helpers import (
+
+from sandbox.stack import ACK_MISCONFIGURATIONS, MISCONFIGURATIONS
+from tests.sandbox.ack.ack_helpers import (
     TJ,
     aws,
     condition,
@@ -21,8 +23,6 @@ from ack_helpers import (
     wait_field,
     wait_passes,
 )
-
-from sandbox.stack import ACK_MISCONFIGURATIONS, MISCONFIGURATIONS
 
 SYNCED, RECOVERABLE, READY = "ACK.ResourceSynced", "ACK.Recoverable", "Ready"
 ACK_NAMESPACE, ACK_NAME = "ack-system", "ack-sagemaker-controller"

@@ -5,7 +5,10 @@ an endpoint SageMaker fails (ACK.Terminal), unsupported spec changes, and deleti
 from __future__ import annotations
 
 import pytest
-from ack_helpers import (
+from botocore.exceptions import ClientError
+
+from tests.helpers import wait_for
+from tests.sandbox.ack.ack_helpers import (
     CONFIGS,
     ENDPOINTS,
     MODELS,
@@ -29,8 +32,6 @@ from ack_helpers import (
     wait_gone,
     wait_status,
 )
-from botocore.exceptions import ClientError
-from helpers import wait_for
 
 SYNCED, TERMINAL, RECOVERABLE, READY = "ACK.ResourceSynced", "ACK.Terminal", "ACK.Recoverable", "Ready"
 LAST_CONFIG = "sagemaker.services.k8s.aws/last-endpoint-config-for-update"

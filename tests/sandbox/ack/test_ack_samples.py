@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from ack_helpers import (
+from botocore.exceptions import ClientError
+
+from tests.sandbox.ack.ack_helpers import (
     CONFIGS,
     ENDPOINTS,
     HPO,
@@ -26,7 +28,6 @@ from ack_helpers import (
     wait_field,
     wait_gone,
 )
-from botocore.exceptions import ClientError
 
 SYNCED = "ACK.ResourceSynced"
 NAMES = {

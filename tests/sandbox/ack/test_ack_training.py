@@ -8,7 +8,9 @@ import threading
 import time
 
 import pytest
-from ack_helpers import (
+
+from tests.helpers import wait_for
+from tests.sandbox.ack.ack_helpers import (
     API_VERSION,
     TJ,
     annotate,
@@ -27,7 +29,6 @@ from ack_helpers import (
     wait_passes,
     wait_status,
 )
-from helpers import wait_for
 
 SYNCED, TERMINAL, RECOVERABLE, READY = "ACK.ResourceSynced", "ACK.Terminal", "ACK.Recoverable", "Ready"
 DONE = ("Completed", "Failed", "Stopped")

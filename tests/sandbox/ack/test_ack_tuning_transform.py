@@ -5,7 +5,9 @@ one prediction per row; SageMaker's FailureReason copied; updates are Terminal).
 from __future__ import annotations
 
 import pytest
-from ack_helpers import (
+
+from tests.helpers import wait_for
+from tests.sandbox.ack.ack_helpers import (
     API_VERSION,
     HPO,
     MODELS,
@@ -26,7 +28,6 @@ from ack_helpers import (
     wait_field,
     wait_gone,
 )
-from helpers import wait_for
 
 SYNCED, TERMINAL, READY = "ACK.ResourceSynced", "ACK.Terminal", "Ready"
 DONE = ("Completed", "Failed", "Stopped")

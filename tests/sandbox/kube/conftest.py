@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from kube_helpers import ACK_CRDS, LEGACY_CRDS, Http, cached_crd, port_closed
 
 from sandbox.kube import KubeApiServer
+from tests.sandbox.kube.kube_helpers import ACK_CRDS, LEGACY_CRDS, Http, cached_crd, port_closed
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube_helpers import GROUP, TJ, TRAININGJOB_YAML, trainingjob, wait_until
 
 from sandbox.kube import KubeApiServer, write_kubeconfig
+from tests.sandbox.kube.kube_helpers import GROUP, TJ, TRAININGJOB_YAML, trainingjob, wait_until
 
 KUBECTL = "/usr/bin/kubectl"
 pytestmark = pytest.mark.skipif(not Path(KUBECTL).exists(), reason="kubectl is not installed")

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from kube_helpers import GROUP, trainingjob
 from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from sandbox.kube import write_kubeconfig
+from tests.sandbox.kube.kube_helpers import GROUP, trainingjob
 
 
 async def _api(path) -> client.ApiClient:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from kube_helpers import GROUP, LEGACY_CRDS, load_crd, trainingjob, wait_until
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
 
 from sandbox.kube import KubeApiServer, write_kubeconfig
+from tests.sandbox.kube.kube_helpers import GROUP, LEGACY_CRDS, load_crd, trainingjob, wait_until
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import re
 import uuid
 
 import pytest
-from kube_helpers import GROUP, TJ, trainingjob
+
+from tests.sandbox.kube.kube_helpers import GROUP, TJ, trainingjob
 
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 

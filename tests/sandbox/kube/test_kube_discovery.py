@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kube_helpers import ACK_CRDS, GROUP, LEGACY_CRDS, load_crd
+from tests.sandbox.kube.kube_helpers import ACK_CRDS, GROUP, LEGACY_CRDS, load_crd
 
 
 def _resources(doc: dict) -> dict[str, dict]:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube_helpers import Http
 
 from sandbox import token_command
 from sandbox.kube import exec_invocations, write_exec_kubeconfig
+from tests.sandbox.kube.kube_helpers import Http
 
 KUBECTL = "/usr/bin/kubectl"
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from kube_helpers import TJ, trainingjob
+
+from tests.sandbox.kube.kube_helpers import TJ, trainingjob
 
 
 @pytest.mark.parametrize(

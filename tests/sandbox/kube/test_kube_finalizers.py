@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kube_helpers import GROUP, TJ, trainingjob
+from tests.sandbox.kube.kube_helpers import GROUP, TJ, trainingjob
 
 FIN = "sagemaker.aws.amazon.com/finalizer"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kube_helpers import TJ, trainingjob
 
 from sandbox.kube.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from tests.sandbox.kube.kube_helpers import TJ, trainingjob
 
 # -- RFC 7386 ---------------------------------------------------------------------------------------
 

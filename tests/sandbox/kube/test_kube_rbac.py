@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube_helpers import GROUP, ROOT, TJ, Http, port_closed, trainingjob
 
 from sandbox.kube import KubeApiServer, write_kubeconfig
 from sandbox.kube.auth import ADMIN_TOKEN
 from sandbox.kube.requestinfo import request_info
+from tests.sandbox.kube.kube_helpers import GROUP, ROOT, TJ, Http, port_closed, trainingjob
 
 KUBECTL = "/usr/bin/kubectl"
 RBAC = "rbac.authorization.k8s.io"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
-from kube_helpers import ACK_CRDS, GROUP, LEGACY_CRDS, TJ, load_crd, trainingjob
 
 from sandbox.kube import schema as S
+from tests.sandbox.kube.kube_helpers import ACK_CRDS, GROUP, LEGACY_CRDS, TJ, load_crd, trainingjob
 
 
 def _schema(path, version=0) -> dict:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kube_helpers import GROUP, TJ, trainingjob
 
 from sandbox.kube.selectors import SelectorError, field_matcher, label_matcher, parse_label_selector
+from tests.sandbox.kube.kube_helpers import GROUP, TJ, trainingjob
 
 LABELS = {"app": "xgb", "tier": "train", "version": "3"}
 

@@ -6,9 +6,9 @@ import threading
 
 import pytest
 import yaml
-from kube_helpers import GROUP, LEGACY_CRDS, TJ, Http, port_closed, trainingjob
 
 from sandbox.kube import KubeApiError, KubeApiServer, write_kubeconfig
+from tests.sandbox.kube.kube_helpers import GROUP, LEGACY_CRDS, TJ, Http, port_closed, trainingjob
 
 
 def test_nothing_bound_until_start_and_stop_is_idempotent():

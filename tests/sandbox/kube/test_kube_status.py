@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kube_helpers import GROUP, LEGACY_CRDS, TJ, load_crd, trainingjob
+from tests.sandbox.kube.kube_helpers import GROUP, LEGACY_CRDS, TJ, load_crd, trainingjob
 
 
 def _create(api, name="a"):

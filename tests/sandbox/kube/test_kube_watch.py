@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from kube_helpers import GROUP, TJ, Http, trainingjob
-
 from sandbox.kube import KubeApiServer
+from tests.sandbox.kube.kube_helpers import GROUP, TJ, Http, trainingjob
 
 
 def test_watch_without_rv_sends_synthetic_added_then_live_events(kube, api):

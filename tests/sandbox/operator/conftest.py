@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from operator_helpers import upload_sample_to
+
+from tests.sandbox.operator.operator_helpers import upload_sample_to
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,11 @@ import functools
 import threading
 from pathlib import Path
 
-import helpers
 import yaml
-from helpers import wait_for
 from kubernetes import client, watch
+
+from tests import helpers
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 MANIFESTS = ROOT / "include" / "manifests"

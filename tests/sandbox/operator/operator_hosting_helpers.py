@@ -5,9 +5,10 @@ predictions), spec edits over HTTP, and waits with deadlines. Uniquely named, li
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
-from helpers import wait_for
 from kubernetes import client
-from operator_helpers import (
+
+from tests.helpers import wait_for
+from tests.sandbox.operator.operator_helpers import (
     GROUP,
     VERSION,
     aws,

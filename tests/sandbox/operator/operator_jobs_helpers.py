@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from operator_helpers import FAULT_ANNOTATION, GROUP, VERSION, aws, kube_client
+
+from tests.sandbox.operator.operator_helpers import FAULT_ANNOTATION, GROUP, VERSION, aws, kube_client
 
 SAMPLES = Path("/work/shared/reference/sagemaker-operator-samples")
 KUBECTL = "/usr/bin/kubectl"

@@ -13,8 +13,10 @@ import urllib.request
 
 import pytest
 import yaml
-from helpers import wait_for
-from operator_helpers import (
+
+from sandbox.operator.naming import generated_name
+from tests.helpers import wait_for
+from tests.sandbox.operator.operator_helpers import (
     FINALIZER,
     QUICK_HYPERPARAMETERS,
     StatusHistory,
@@ -24,8 +26,8 @@ from operator_helpers import (
     wait_passes,
     wait_status,
 )
-from operator_hosting_helpers import train
-from operator_jobs_helpers import (
+from tests.sandbox.operator.operator_hosting_helpers import train
+from tests.sandbox.operator.operator_jobs_helpers import (
     BT,
     INITIAL,
     held_out_split,
@@ -36,8 +38,6 @@ from operator_jobs_helpers import (
     sample_text,
     transform_cr,
 )
-
-from sandbox.operator.naming import generated_name
 
 STATUS = "transformJobStatus"
 TERMINAL = ("Completed", "Failed", "Stopped")

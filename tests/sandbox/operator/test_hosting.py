@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import wait_for
-from operator_helpers import (
+
+from sandbox.operator.naming import generated_name
+from tests.helpers import wait_for
+from tests.sandbox.operator.operator_helpers import (
     FINALIZER,
     QUICK_HYPERPARAMETERS,
     StatusHistory,
@@ -22,7 +24,7 @@ from operator_helpers import (
     wait_gone,
     wait_status,
 )
-from operator_hosting_helpers import (
+from tests.sandbox.operator.operator_hosting_helpers import (
     HD,
     INITIAL,
     STATUS,
@@ -35,9 +37,7 @@ from operator_hosting_helpers import (
     wait_children,
     wait_sagemaker_gone,
 )
-from operator_jobs_helpers import kubectl
-
-from sandbox.operator.naming import generated_name
+from tests.sandbox.operator.operator_jobs_helpers import kubectl
 
 SAMPLES = Path("/work/shared/reference/sagemaker-operator-samples")
 

@@ -7,8 +7,9 @@ is retried on every pass until the fault is gone; edits made while the endpoint 
 from __future__ import annotations
 
 import pytest
-from helpers import wait_for
-from operator_helpers import (
+
+from tests.helpers import wait_for
+from tests.sandbox.operator.operator_helpers import (
     FAULT_ANNOTATION,
     QUICK_HYPERPARAMETERS,
     StatusHistory,
@@ -16,7 +17,7 @@ from operator_helpers import (
     hosting_cr,
     status_of,
 )
-from operator_hosting_helpers import (
+from tests.sandbox.operator.operator_hosting_helpers import (
     HD,
     STATUS,
     children,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 from botocore.exceptions import ClientError
-from helpers import wait_for
-from operator_helpers import (
+
+from tests.helpers import wait_for
+from tests.sandbox.operator.operator_helpers import (
     FINALIZER,
     QUICK_HYPERPARAMETERS,
     StatusHistory,

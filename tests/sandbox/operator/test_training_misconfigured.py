@@ -5,7 +5,8 @@ namespace, or with IRSA credentials that AWS refuses (notes A.2/A.3)."""
 from __future__ import annotations
 
 import pytest
-from operator_helpers import (
+
+from tests.sandbox.operator.operator_helpers import (
     FINALIZER,
     OPERATOR_DEPLOYMENT,
     OPERATOR_NAMESPACE,

@@ -13,8 +13,9 @@ import sys
 import pytest
 import yaml
 from botocore.exceptions import ClientError
-from helpers import wait_for
-from operator_helpers import (
+
+from tests.helpers import wait_for
+from tests.sandbox.operator.operator_helpers import (
     FAULT_ANNOTATION,
     FINALIZER,
     ROOT,
@@ -25,7 +26,7 @@ from operator_helpers import (
     wait_passes,
     wait_status,
 )
-from operator_jobs_helpers import (
+from tests.sandbox.operator.operator_jobs_helpers import (
     HPO,
     HPO_FINALIZER,
     INITIAL,
