@@ -4,6 +4,7 @@ import pytest
 
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, LEGACY_TRAINING_JOB
 from sagemaker_k8s.manifests.waiting import (
+    DELETED,
     FAILED,
     NOT_ACKNOWLEDGED,
     RECONCILING_TIMEOUT,
@@ -12,6 +13,7 @@ from sagemaker_k8s.manifests.waiting import (
     WaitState,
     assess,
     created_at,
+    deleted,
 )
 
 BORN = "2026-11-29T23:00:00Z"
@@ -109,3 +111,10 @@ def test_ack_recoverable_past_the_bound_says_which_condition():
     assert outcome.message == (
         "TrainingJob ml/tj has been retrying an error (ACK.Recoverable condition is True) for 11s: throttled"
     )
+
+
+def test_a_deleted_cr_has_one_outcome_and_message_for_the_sensor_and_both_triggers():
+    outcome = deleted("HostingDeployment", "sagemaker", "pipeline-endpoint")
+    assert outcome.status == DELETED
+    assert outcome.message == "HostingDeployment sagemaker/pipeline-endpoint was deleted while waiting for it"
+    assert outcome.to_event()["status"] == DELETED

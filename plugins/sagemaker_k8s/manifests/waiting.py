@@ -49,6 +49,12 @@ class Outcome:
         return {**asdict(self), **extra}
 
 
+def deleted(kind: str, namespace: str, name: str) -> Outcome:
+    """The outcome when the CR itself is gone (a user's ``kubectl delete``, a cleanup): the one message
+    the sensor's poke and both triggers give."""
+    return Outcome(DELETED, f"{kind} {namespace}/{name} was deleted while waiting for it")
+
+
 def created_at(obj: dict) -> float | None:
     stamp = (obj.get("metadata") or {}).get("creationTimestamp")
     if not stamp:

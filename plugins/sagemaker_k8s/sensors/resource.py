@@ -99,7 +99,7 @@ class CustomResourceWaitSensor(AwsHookMixin, CustomResourceTaskMixin, BaseSensor
 
     def _assess_once(self) -> dict | None:
         from sagemaker_k8s.exceptions import KubeNotFound
-        from sagemaker_k8s.manifests.waiting import WaitState, assess
+        from sagemaker_k8s.manifests.waiting import WaitState, assess, deleted
 
         if self._state is None:
             self._state = WaitState()
@@ -107,9 +107,7 @@ class CustomResourceWaitSensor(AwsHookMixin, CustomResourceTaskMixin, BaseSensor
         try:
             obj = self.hook.get(self.kind, name, namespace)
         except KubeNotFound as e:
-            raise AirflowFailException(
-                f"{self.kind.kind} {namespace}/{name} was deleted while waiting for it"
-            ) from e
+            raise AirflowFailException(deleted(self.kind.kind, namespace, name).message) from e
         outcome = assess(self.kind, obj, now=time.time(), state=self._state, policy=self.policy)
         if outcome is None:
             self.log.info(

@@ -16,7 +16,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
 from sagemaker_k8s.manifests.flavours import LEGACY_HPO_JOB, ResourceKind, kind_for
-from sagemaker_k8s.manifests.waiting import DELETED, ERROR, WaitPolicy, WaitState, assess
+from sagemaker_k8s.manifests.waiting import ERROR, WaitPolicy, WaitState, assess, deleted
 
 
 def progress_renderer(kind: ResourceKind) -> Callable[[Any], str] | None:
@@ -86,8 +86,7 @@ class SageMakerK8sResourceTrigger(BaseTrigger):
             try:
                 obj = await hook.get(kind, self.name, self.namespace)
             except KubeNotFound:
-                message = f"{self.kind} {self.namespace}/{self.name} was deleted while waiting for it"
-                yield self._event({"status": DELETED, "message": message})
+                yield self._event(deleted(self.kind, self.namespace, self.name).to_event())
                 return
             except KubeApiError as e:
                 yield self._event({"status": ERROR, "message": str(e)})

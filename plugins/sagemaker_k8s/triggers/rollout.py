@@ -18,7 +18,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from sagemaker_k8s.exceptions import KubeApiError, KubeNotFound
 from sagemaker_k8s.manifests.flavours import LEGACY_HOSTING_DEPLOYMENT, kind_for
-from sagemaker_k8s.manifests.waiting import DELETED, ERROR, WaitPolicy, WaitState
+from sagemaker_k8s.manifests.waiting import ERROR, WaitPolicy, WaitState, deleted
 from sagemaker_k8s.promotion.rollout import Baseline, assess_rollout
 
 
@@ -95,8 +95,7 @@ class SageMakerK8sRolloutTrigger(BaseTrigger):
             try:
                 obj = await kube.get(serving, self.name, self.namespace)
             except KubeNotFound:
-                message = f"{self.kind} {self.namespace}/{self.name} was deleted while waiting for it"
-                yield self._event({"status": DELETED, "message": message})
+                yield self._event(deleted(self.kind, self.namespace, self.name).to_event())
                 return
             except KubeApiError as e:
                 yield self._event({"status": ERROR, "message": str(e)})
