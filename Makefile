@@ -41,15 +41,18 @@ demo: $(STAMP)
 	TUNE="$(TUNE)" FLAVOUR="$(FLAVOUR)" DEMO_RUNS="$(or $(DEMO_RUNS),1)" $(BIN)/python scripts/demo.py
 
 # The tiers that start no real Airflow runtime run on JOBS pytest-xdist workers (their waits leave the
-# cores idle, so one more worker than cores); the runtime tier then runs alone, as its timings assume.
+# cores idle, so one more worker than cores), a file per worker: its tests run in file order on its
+# module-scoped fixtures (one sandbox, a sequence of DAG runs), as in a serial run. (loadgroup would
+# balance better, but pytest 9 ignores the group suffix pytest-xdist 3.8 writes into node ids.) The
+# runtime tier then runs alone, as its timings assume.
 JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: $(STAMP) lint
-	$(BIN)/pytest -n $(JOBS) -m "not runtime"; fast=$$?; \
+	$(BIN)/pytest -n $(JOBS) --dist loadfile -m "not runtime"; fast=$$?; \
 	$(BIN)/pytest -m runtime; runtime=$$?; \
 	exit $$(( fast ? fast : runtime ))
 
 check: $(STAMP) lint
-	$(BIN)/pytest -q -n $(JOBS) -m "unit or sandbox"
+	$(BIN)/pytest -q -n $(JOBS) --dist loadfile -m "unit or sandbox"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
