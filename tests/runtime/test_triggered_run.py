@@ -3,8 +3,6 @@ run-time conf reaches the CRs, and both deferrable waits run in the triggerer pr
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from devtools.airflow_runs import DAG_ID
@@ -21,33 +19,36 @@ def training_jobs(sandbox) -> list[dict]:
 @pytest.fixture(scope="module")
 def triggered(runtime, scheduled_run):
     # Make both waits outlast their task's first look, whatever the machine's load: the training job
-    # hangs in its Training phase until the sensor is seen deferred; the endpoint update (the scheduled
-    # run created the endpoint; this run forces its promotion) takes 30 s.
+    # hangs in its Training phase until its sensor has deferred (see below); the endpoint update (the
+    # scheduled run created the endpoint; this run forces its promotion) takes 30 s.
     faults = runtime.sandbox.moto.simulator.faults
     faults.add("*submit-training*", "hang")
     faults.add("sagemaker-xgboost-mnist", "slow", phase="Updating", delay=30)
 
-    # Released 15 s after the sensor is first seen deferred, not at once: when a trigger fires within
-    # seconds, Airflow 3.3's scheduler can take in the deferring process's late "success" event after the
-    # task is queued again to resume, call that an external kill and retry the task (logged "finished
-    # with state success, but the task instance's state attribute is queued"; the REST API then has no
-    # record of try 1). Real training jobs take minutes; the margin lets the scheduler see the deferral
-    # first, as it does then.
-    deferred_since: list[float] = []
-
-    def release_training_once_deferred(watched) -> None:
-        if "deferred" in watched.states("wait_training"):
-            deferred_since[:] = deferred_since or [time.monotonic()]
-        if deferred_since and time.monotonic() - deferred_since[0] >= 15:
-            faults.clear("*submit-training*")
-
+    # Released only once the scheduler has taken in the deferring process's exit ("success", try 1),
+    # not as soon as the sensor is deferred: when a trigger fires within seconds, Airflow 3.3's
+    # scheduler can read that late event after the task is queued again to resume, call it an external
+    # kill and retry the task ("finished with state success, but the task instance's state attribute is
+    # queued"; the REST API then has no record of try 1). Real training jobs take minutes, so the
+    # scheduler always sees the deferral first; the hold gives the test that order.
+    scheduler_log = runtime.airflow.log_path("scheduler")
     try:
         run = runtime.api.trigger(
             DAG_ID,
             {"hyperparameters": {"num_round": 7}, "s3_prefix": "triggered-by-api", "force_promote": True},
         )
         assert run["run_type"] == "manual"
-        return watch_run(runtime.api, run["dag_run_id"], on_poll=release_training_once_deferred)
+        run_id = run["dag_run_id"]
+        deferral_exited = (
+            "Received executor event with state success for task instance TaskInstanceKey("
+            f"dag_id='{DAG_ID}', task_id='wait_training', run_id='{run_id}', try_number=1"
+        )
+
+        def release_once_the_deferral_is_taken_in(watched) -> None:
+            if "deferred" in watched.states("wait_training") and deferral_exited in scheduler_log.read_text():
+                faults.clear("*submit-training*")
+
+        return watch_run(runtime.api, run_id, on_poll=release_once_the_deferral_is_taken_in)
     finally:
         faults.clear()
 
