@@ -96,6 +96,12 @@ class AirflowApi:
                 raise TimeoutError(f"run {run_id} still {run['state']} after {timeout}s")
             time.sleep(interval)
 
+    def set_run_state(self, dag_id: str, run_id: str, state: str) -> dict:
+        """Mark a run ``failed`` or ``success``, as the UI's Mark as … buttons do (its unfinished task
+        instances with it)."""
+        quoted = urllib.parse.quote(run_id, safe="")
+        return self._request("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}", {"state": state})
+
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
         quoted = urllib.parse.quote(run_id, safe="")
         answer = self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{quoted}/taskInstances?limit=100")

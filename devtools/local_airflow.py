@@ -178,6 +178,11 @@ class LocalAirflow:
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.wait(timeout=10)
+        # SIGKILL is delivered asynchronously: grandchildren (reaped by someone else) may still be
+        # exiting when our own children are; return only once the group is empty.
+        deadline = time.monotonic() + 10
+        while group_members(self.pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.pgid = None
 
     @contextlib.contextmanager

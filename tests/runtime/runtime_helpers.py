@@ -92,30 +92,35 @@ def watch_run(
         time.sleep(interval)
 
 
-def wait_awaiting_input(api: AirflowApi, run_id: str, task_id: str, timeout: float = 600) -> dict:
-    """Wait until ``task_id`` waits for a person, and has waited for a few seconds, as a person does.
+def exit_taken_in(airflow, run_id: str, task_id: str, try_number: int) -> bool:
+    """Whether the scheduler has taken in the executor's report that ``try_number`` of ``task_id``
+    exited ("success" is how a deferring or parking process ends).
 
-    Airflow 3.3.2 races when the answer comes within about a second of the task parking: the answer
-    re-queues the task instance before the executor reports the parked try's exit, the scheduler sees
-    "finished with state success" for a queued task, marks it up_for_retry, and the next try asks
-    again. The REST API shows nothing that says the report was processed, so the test waits until the
-    task has been parked for ``SETTLE`` seconds in a row (several scheduler loops), like a human would.
+    Airflow 3.3.2 races when a deferred or parked task is resumed (its trigger fires, or a person
+    answers) before that report is processed: the scheduler reads "finished with state success" for a
+    task instance that is queued again, calls it an external kill and retries it, and a retried
+    approval asks again. In real use a person or a SageMaker job takes far longer than the report;
+    the tests wait for the scheduler's own log line, a condition rather than a time margin.
     """
+    line = (
+        "Received executor event with state success for task instance TaskInstanceKey("
+        f"dag_id='{DAG_ID}', task_id='{task_id}', run_id='{run_id}', try_number={try_number},"
+    )
+    return line in airflow.log_path("scheduler").read_text(errors="replace")
+
+
+def wait_awaiting_input(runtime, run_id: str, task_id: str, timeout: float = 600) -> dict:
+    """Wait until ``task_id`` waits for a person and the scheduler has taken in the exit of the try
+    that parked it (see ``exit_taken_in``), so an answer now resumes that try instead of racing it."""
     deadline = time.monotonic() + timeout
-    parked_since = None
     while True:
-        ti = api.task_instances(DAG_ID, run_id)[task_id]
-        now = time.monotonic()
-        if ti["state"] != "awaiting_input":
-            parked_since = None
-        elif parked_since is None:
-            parked_since = now
-        elif now - parked_since >= SETTLE:
+        ti = runtime.api.task_instances(DAG_ID, run_id)[task_id]
+        if ti["state"] == "awaiting_input" and exit_taken_in(
+            runtime.airflow, run_id, task_id, ti["try_number"]
+        ):
             return ti
-        if now > deadline:
-            raise TimeoutError(f"{task_id} of {run_id} did not park in awaiting_input within {timeout}s")
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"{task_id} of {run_id} not parked in awaiting_input within {timeout}s (last: {ti['state']})"
+            )
         time.sleep(0.5)
-
-
-#: Seconds a parked human-in-the-loop task must stay parked before a test answers it.
-SETTLE = 5.0

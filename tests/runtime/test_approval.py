@@ -41,7 +41,7 @@ def ask(runtime, prefix: str) -> tuple[str, dict]:
         "hyperparameters": {"num_round": 6},
     }
     run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
-    wait_awaiting_input(api, run_id, "approve_promotion")
+    wait_awaiting_input(runtime, run_id, "approve_promotion")
     return run_id, api.hitl_detail(DAG_ID, run_id, "approve_promotion")
 
 

@@ -153,7 +153,7 @@ def test_a_person_approves_the_promotion_in_the_browser(page, runtime):
     api = runtime.api
     conf = {"require_approval": True, "force_promote": True, "s3_prefix": "approved-in-the-browser"}
     run_id = api.trigger(DAG_ID, conf)["dag_run_id"]
-    wait_awaiting_input(api, run_id, "approve_promotion")
+    wait_awaiting_input(runtime, run_id, "approve_promotion")
     quoted = urllib.parse.quote(run_id, safe="")
     page.goto(f"{runtime.airflow.url}/dags/{DAG_ID}/runs/{quoted}/tasks/approve_promotion/required_actions")
     page.get_by_text("Promote ", exact=False).first.wait_for()

@@ -7,7 +7,7 @@ import pytest
 
 from devtools.airflow_runs import DAG_ID
 from tests.helpers import SKIPPED_IN_A_FIRST_RUN, dag_task_ids
-from tests.runtime.runtime_helpers import watch_run
+from tests.runtime.runtime_helpers import exit_taken_in, watch_run
 
 pytestmark = pytest.mark.runtime
 
@@ -25,13 +25,9 @@ def triggered(runtime, scheduled_run):
     faults.add("*submit-training*", "hang")
     faults.add("sagemaker-xgboost-mnist", "slow", phase="Updating", delay=30)
 
-    # Released only once the scheduler has taken in the deferring process's exit ("success", try 1),
-    # not as soon as the sensor is deferred: when a trigger fires within seconds, Airflow 3.3's
-    # scheduler can read that late event after the task is queued again to resume, call it an external
-    # kill and retry the task ("finished with state success, but the task instance's state attribute is
-    # queued"; the REST API then has no record of try 1). Real training jobs take minutes, so the
-    # scheduler always sees the deferral first; the hold gives the test that order.
-    scheduler_log = runtime.airflow.log_path("scheduler")
+    # Released only once the scheduler has taken in the deferring process's exit (try 1), not as soon
+    # as the sensor is deferred: a trigger firing within seconds races Airflow 3.3's scheduler
+    # (``exit_taken_in``). Real training jobs take minutes; the hold gives the test that order.
     try:
         run = runtime.api.trigger(
             DAG_ID,
@@ -39,13 +35,11 @@ def triggered(runtime, scheduled_run):
         )
         assert run["run_type"] == "manual"
         run_id = run["dag_run_id"]
-        deferral_exited = (
-            "Received executor event with state success for task instance TaskInstanceKey("
-            f"dag_id='{DAG_ID}', task_id='wait_training', run_id='{run_id}', try_number=1"
-        )
 
         def release_once_the_deferral_is_taken_in(watched) -> None:
-            if "deferred" in watched.states("wait_training") and deferral_exited in scheduler_log.read_text():
+            if "deferred" in watched.states("wait_training") and exit_taken_in(
+                runtime.airflow, run_id, "wait_training", 1
+            ):
                 faults.clear("*submit-training*")
 
         return watch_run(runtime.api, run_id, on_poll=release_once_the_deferral_is_taken_in)
