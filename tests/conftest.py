@@ -71,6 +71,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(tier(item))
 
 
+#: The runtime tier takes about 12 minutes on 2 cores. Past this budget its remaining tests fail at
+#: once: a broken runtime (every run timing out after 10 minutes) must end CI red with the failures
+#: shown, not past CI's deadline with nothing shown.
+RUNTIME_BUDGET_SECONDS = float(os.environ.get("SAGEMAKER_K8S_RUNTIME_BUDGET", 40 * 60))
+_runtime_started: list[float] = []
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    import time
+
+    if item.get_closest_marker("runtime") is None:
+        return
+    if not _runtime_started:
+        _runtime_started.append(time.monotonic())
+    spent = time.monotonic() - _runtime_started[0]
+    if spent > RUNTIME_BUDGET_SECONDS:
+        pytest.fail(
+            f"the runtime tier has run {spent / 60:.0f} min,"
+            f" over its {RUNTIME_BUDGET_SECONDS / 60:.0f} min budget (SAGEMAKER_K8S_RUNTIME_BUDGET)"
+        )
+
+
 @pytest.fixture
 def sandbox(tmp_path) -> Iterator:
     """A fresh sandbox per test (about 4 s): misconfigurations and faults never leak between tests."""
