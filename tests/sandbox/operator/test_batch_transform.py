@@ -83,9 +83,16 @@ def test_transform_over_several_objects_predicts_every_row_in_order(shared_sandb
     }
     source, target = f"{shared_data}batch-in/", f"{shared_data}batch/run-1"
     put_objects(sandbox, source, parts)
-    created = sandbox.kube.apply(transform_cr(sandbox, "score", model_name, source, target))
-    history = StatusHistory(sandbox, BT, created, STATUS)
-    status = wait_status(sandbox, BT, "score", STATUS, TERMINAL, timeout=60)
+    # The controller reports the phases it sees when it polls: the job stays InProgress long enough for
+    # a poll to see it whatever the machine's load (with the sandbox's 50 ms phases it can finish first).
+    faults = sandbox.moto.simulator.faults
+    faults.add("score-*", "slow", delay=0.5)
+    try:
+        created = sandbox.kube.apply(transform_cr(sandbox, "score", model_name, source, target))
+        history = StatusHistory(sandbox, BT, created, STATUS)
+        status = wait_status(sandbox, BT, "score", STATUS, TERMINAL, timeout=60)
+    finally:
+        faults.clear("score-*")
     assert status[STATUS] == "Completed", status
     wait_for(lambda: history.primary[-1:] == ["Completed"], timeout=10, what="the watch to see Completed")
     assert history.primary == [INITIAL, "InProgress", "Completed"]
