@@ -40,6 +40,27 @@ def boto(sandbox, service: str):
     return helpers.aws(sandbox, service)
 
 
+def test_clients_share_one_session_and_carry_the_providers_config(sandbox, aws):
+    clients = [aws.iam, aws.s3, aws.eks, aws.sagemaker, aws.sagemaker_runtime]
+    assert [c.meta.service_model.service_name for c in clients] == [
+        "iam",
+        "s3",
+        "eks",
+        "sagemaker",
+        "sagemaker-runtime",
+    ]
+    # one boto3 session behind them all: one credential resolution, one load of botocore's data
+    assert len({id(c._loader) for c in clients}) == 1
+    for client in clients:
+        assert client.meta.endpoint_url == sandbox.moto.url  # the connection's endpoint_url
+        assert client.meta.region_name == sandbox.info.region
+        assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": 9}
+        # the amazon provider's user agent (Airflow and provider versions, the calling class)
+        assert "Airflow/" in client.meta.config.user_agent_extra
+        assert "AmPP/" in client.meta.config.user_agent_extra
+    assert SageMakerK8sAwsHook(region_name="eu-west-1").s3.meta.region_name == "eu-west-1"
+
+
 # -- EKS / IAM -------------------------------------------------------------------------------------
 
 

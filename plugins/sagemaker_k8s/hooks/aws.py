@@ -35,16 +35,34 @@ class SageMakerK8sAwsHook:
         self.aws_conn_id = aws_conn_id
         self.region_name = region_name
 
-    def _client(self, client_type: str):
+    @cached_property
+    def _base(self):
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-        hook = AwsBaseHook(
-            aws_conn_id=self.aws_conn_id,
-            region_name=self.region_name,
-            client_type=client_type,
-            config=RETRY_CONFIG,
+        return AwsBaseHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, config=RETRY_CONFIG)
+
+    @cached_property
+    def _session(self):
+        """One boto3 session for every client of this hook: the connection's credentials are resolved
+        once and botocore's models (endpoints, partitions) are loaded once, not once per client."""
+        return self._base.get_session(region_name=self.region_name)
+
+    @cached_property
+    def _config(self) -> Config:
+        """The provider's client config (the retry config on the connection's, and the user agent the
+        provider builds by walking the call stack, about 0.2 s), computed once rather than per client."""
+        return self._base._get_config()
+
+    def _client(self, service: str):
+        """A client as the provider's ``AwsBaseHook(client_type=service).conn`` builds it (the
+        connection's per-service endpoint, its TLS verification), from this hook's one session."""
+        base = self._base
+        return self._session.client(
+            service,
+            endpoint_url=base.conn_config.get_service_endpoint_url(service_name=service),
+            config=self._config,
+            verify=base.verify,
         )
-        return hook.conn
 
     @cached_property
     def iam(self):
@@ -52,15 +70,11 @@ class SageMakerK8sAwsHook:
 
     @cached_property
     def s3(self):
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-        return S3Hook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, config=RETRY_CONFIG).conn
+        return self._client("s3")
 
     @cached_property
     def eks(self):
-        from airflow.providers.amazon.aws.hooks.eks import EksHook
-
-        return EksHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name, config=RETRY_CONFIG).conn
+        return self._client("eks")
 
     @cached_property
     def sagemaker(self):
