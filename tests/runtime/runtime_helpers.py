@@ -99,8 +99,9 @@ def exit_taken_in(airflow, run_id: str, task_id: str, try_number: int) -> bool:
     Airflow 3.3.2 races when a deferred or parked task is resumed (its trigger fires, or a person
     answers) before that report is processed: the scheduler reads "finished with state success" for a
     task instance that is queued again, calls it an external kill and retries it, and a retried
-    approval asks again. In real use a person or a SageMaker job takes far longer than the report;
-    the tests wait for the scheduler's own log line, a condition rather than a time margin.
+    approval asks again (apache/airflow#67287, #72716; docs/reliability.md #18). In real use a person
+    or a SageMaker job takes far longer than the report; the tests wait for the scheduler's own log
+    line, a condition rather than a time margin.
     """
     line = (
         "Received executor event with state success for task instance TaskInstanceKey("
