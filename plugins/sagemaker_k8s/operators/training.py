@@ -2,60 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-from airflow.sdk import BaseOperator
+from typing import TYPE_CHECKING
 
 from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrainingLogsLink
-from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin, FlavourKind
+from sagemaker_k8s.operators.submit import JobSubmitOperator
+from sagemaker_k8s.resource_task import FlavourKind
 
 if TYPE_CHECKING:
     from sagemaker_k8s.config.run_config import RunConfig
 
-# Imported at DAG parse time: manifests, params and hooks are imported where they are used.
 
+class SageMakerK8sTrainingOperator(JobSubmitOperator):
+    """Create the ``TrainingJob`` CR for this DAG run from ``include/manifests/<template>``
+    (default ``trainingjob.yaml``).
 
-class SageMakerK8sTrainingOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
-    """Create the ``TrainingJob`` CR for this DAG run from ``include/manifests/<template>``.
-
-    On the ACK flavour the CR is ACK's ``TrainingJob`` from ``ack_template``. A retry or clear whose CR
-    is gone while its SageMaker job exists (someone deleted the CR; ACK keeps finished jobs) gets the
-    CR back with ACK's adoption annotations, so the controller tracks that job instead of going
-    ``ACK.Terminal`` ("already exists") or training twice.
-
-    :param config: the run's resolved configuration (``RunConfig.to_dict()``, usually an XComArg)
-    :param template: legacy CR template file under ``include/manifests``
-    :param ack_template: ACK CR template file under ``include/manifests``
-    :param kubernetes_conn_id: Kubernetes connection (kubeconfig / in-cluster)
-    :param delete_on_kill: delete the CR (which stops the SageMaker job) if the task is killed
-    Returns ``{"name", "namespace", "job_name", "region", "max_runtime_seconds", "reattached"}``.
+    On the ACK flavour the CR is ACK's ``TrainingJob`` from ``ack_template`` (default
+    ``ack/trainingjob.yaml``). A retry or clear whose CR is gone while its SageMaker job exists
+    (someone deleted the CR; ACK keeps finished jobs) gets the CR back with ACK's adoption
+    annotations, so the controller tracks that job instead of going ``ACK.Terminal`` ("already
+    exists") or training twice. Parameters: ``JobSubmitOperator``'s.
+    Returns ``{"name", "namespace", "job_name", "region", "max_runtime_seconds", "reattached",
+    "flavour"}``.
     """
 
-    template_fields: Sequence[str] = ("config", "template", "ack_template")
     operator_extra_links = (SageMakerTrainingJobLink(), SageMakerTrainingLogsLink())
-    ui_color = "#ffd8b1"
+    links = (SageMakerTrainingJobLink, SageMakerTrainingLogsLink)
     kind = FlavourKind("training")
-
-    def __init__(
-        self,
-        *,
-        config: dict | Any,
-        template: str = "trainingjob.yaml",
-        ack_template: str = "ack/trainingjob.yaml",
-        kubernetes_conn_id: str = "kubernetes_default",
-        aws_conn_id: str | None = "aws_default",
-        delete_on_kill: bool = True,
-        **kwargs,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.config = config
-        self.template = template
-        self.ack_template = ack_template
-        self.kubernetes_conn_id = kubernetes_conn_id
-        self.aws_conn_id = aws_conn_id
-        self.delete_on_kill = delete_on_kill
-        self._submitted: tuple[str, str] | None = None
+    default_template = "trainingjob.yaml"
+    default_ack_template = "ack/trainingjob.yaml"
 
     def build(self, cfg: RunConfig, dag_id: str, run_id: str) -> dict:
         from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
@@ -73,25 +47,10 @@ class SageMakerK8sTrainingOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOp
 
     def execute(self, context) -> dict:
         from sagemaker_k8s.config.run_config import RunConfig
-        from sagemaker_k8s.manifests.images import partition
-        from sagemaker_k8s.operators.submit import adopt_if_orphaned, submit_or_reattach
 
         cfg = RunConfig.from_dict(self.config)
         body = self.build(cfg, context["dag"].dag_id, context["run_id"])
-        name, namespace = body["metadata"]["name"], body["metadata"]["namespace"]
-        self._submitted = (name, namespace)
-        if cfg.is_ack:
-            body = adopt_if_orphaned(self.hook, self.kind, body, self.aws.training_job_exists)
-        _, reattached = submit_or_reattach(self.hook, self.kind, body)
-        job_name = body["spec"]["trainingJobName"]
-        for link in (SageMakerTrainingJobLink, SageMakerTrainingLogsLink):
-            link.persist(
-                context=context,
-                operator=self,
-                region_name=cfg.region,
-                aws_partition=partition(cfg.region),
-                job_name=job_name,
-            )
+        name, namespace, job_name, reattached = self.submit(context, cfg, body, self.aws.training_job_exists)
         self.log.info(
             "TrainingJob %s/%s -> SageMaker job %s (%s)",
             namespace,
@@ -108,11 +67,3 @@ class SageMakerK8sTrainingOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOp
             "reattached": reattached,
             "flavour": cfg.flavour,
         }
-
-    def on_kill(self) -> None:
-        if self.delete_on_kill and self._submitted:
-            name, namespace = self._submitted
-            self.log.info(
-                "task killed: deleting TrainingJob %s/%s (the controller stops the job)", namespace, name
-            )
-            self.hook.delete(self.kind, name, namespace)
