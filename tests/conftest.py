@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,8 +80,6 @@ _runtime_started: list[float] = []
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    import time
-
     if item.get_closest_marker("runtime") is None:
         return
     if not _runtime_started:

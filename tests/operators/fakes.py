@@ -85,7 +85,7 @@ class FakeKube:
 class FakeAws:
     """The `SageMakerK8sAwsHook` surface: metrics per job, the live endpoint, a scoring endpoint, S3 objects
     (by key, any bucket), transform jobs (DescribeTransformJob's status, reason and model by job name) and
-    tuning jobs (``tuning_result`` by tuning job name)."""
+    tuning jobs (``tuning_result`` by tuning job name) and which training jobs exist."""
 
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     live: Any = None
@@ -93,6 +93,10 @@ class FakeAws:
     objects: dict[str, bytes] = field(default_factory=dict)
     transforms: dict[str, dict] = field(default_factory=dict)
     tunings: dict[str, dict] = field(default_factory=dict)  # tuning job name -> tuning_result(); else 404
+    training_jobs: set[str] = field(default_factory=set)  # the training jobs SageMaker has
+
+    def training_job_exists(self, job_name):
+        return job_name in self.training_jobs
 
     def final_metrics(self, job_name):
         return self.metrics.get(job_name, {})

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin, FlavourKind
 
 if TYPE_CHECKING:
@@ -111,7 +112,6 @@ class SageMakerK8sBatchScoreOperator(AwsHookMixin, CustomResourceTaskMixin, Base
     def execute(self, context) -> dict | None:
         from sagemaker_k8s.operators.batch_steps import build_model_cr, finished_elsewhere
         from sagemaker_k8s.operators.challenger import pull_challenger
-        from sagemaker_k8s.operators.submit import submit_or_reattach
 
         if not self.cfg.batch_scoring:
             raise AirflowSkipException("batch_scoring is false: the challenger is not batch-scored")
@@ -136,7 +136,6 @@ class SageMakerK8sBatchScoreOperator(AwsHookMixin, CustomResourceTaskMixin, Base
     # kwargs: `airflow dags test` resumes a deferred task with the event alone.
     def model_ready(self, context, event: Any) -> None:
         from sagemaker_k8s.operators.batch_steps import build_transform_cr, sagemaker_model_name
-        from sagemaker_k8s.operators.submit import submit_or_reattach
         from sagemaker_k8s.resource_task.events import check_event
 
         model_cr, job, namespace = self.names(context)

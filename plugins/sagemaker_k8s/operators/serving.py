@@ -18,6 +18,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from sagemaker_k8s.operators.submit import submit_or_reattach
 from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 #: ACK serving templates under include/manifests/ack/, by role.
@@ -119,7 +120,6 @@ class ServingEndpointMixin(AwsHookMixin, CustomResourceTaskMixin):
             return
         from sagemaker_k8s.manifests.flavours import ACK_ENDPOINT_CONFIG, ACK_MODEL
         from sagemaker_k8s.manifests.status import Phase, interpret
-        from sagemaker_k8s.operators.submit import submit_or_reattach
         from sagemaker_k8s.resource_task.events import make_trigger
 
         revision = self.ack_serving(dag_id, model_uri, {})
@@ -143,7 +143,6 @@ class ServingEndpointMixin(AwsHookMixin, CustomResourceTaskMixin):
         return self.execute(context)
 
     def create_serving(self, dag_id: str, model_uri: str, annotations: dict[str, str]) -> None:
-        from sagemaker_k8s.operators.submit import submit_or_reattach
 
         self.ensure_revision(dag_id, model_uri)
         submit_or_reattach(self.hook, self.serving_kind, self.build(dag_id, model_uri, annotations))

@@ -20,7 +20,6 @@ from sagemaker_k8s.resource_task import AwsHookMixin, CustomResourceTaskMixin
 
 if TYPE_CHECKING:
     from sagemaker_k8s.config.run_config import RunConfig
-    from sagemaker_k8s.links.console import AwsConsoleLink
     from sagemaker_k8s.manifests.flavours import ResourceKind
 
 log = logging.getLogger(__name__)
@@ -113,8 +112,9 @@ class JobSubmitOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
     created or reattached (``submit``; on ACK a job whose CR is gone is adopted), its console links
     persisted, and the CR deleted if the task is killed (``on_kill``: the controller stops the job).
 
-    A subclass names its ``kind``, its templates, its ``links`` and what deleting the CR stops
-    (``kill_effect``), and builds the CR and the task's result.
+    A subclass names its ``kind``, its templates, its console links (``operator_extra_links``: each
+    persists the job name) and what deleting the CR stops (``kill_effect``), and builds the CR and the
+    task's result.
 
     :param config: the run's resolved configuration (``RunConfig.to_dict()``, usually an XComArg)
     :param template: legacy CR template file under ``include/manifests`` (default: the kind's)
@@ -128,7 +128,6 @@ class JobSubmitOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
     ui_color = "#ffd8b1"
     default_template: ClassVar[str]
     default_ack_template: ClassVar[str]
-    links: ClassVar[tuple[type[AwsConsoleLink], ...]] = ()
     kill_effect: ClassVar[str] = "the controller stops the job"
 
     def __init__(
@@ -164,7 +163,7 @@ class JobSubmitOperator(AwsHookMixin, CustomResourceTaskMixin, BaseOperator):
             body = adopt_if_orphaned(self.hook, self.kind, body, job_exists)
         _, reattached = submit_or_reattach(self.hook, self.kind, body)
         job_name = body["spec"][self.kind.name_field]
-        for link in self.links:
+        for link in self.operator_extra_links:
             link.persist(
                 context=context,
                 operator=self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sagemaker_k8s.links.console import SageMakerTrainingJobLink, SageMakerTrainingLogsLink
-from sagemaker_k8s.operators.submit import JobSubmitOperator
+from sagemaker_k8s.operators.submit import JobSubmitOperator, job_spec_fields
 from sagemaker_k8s.resource_task import FlavourKind
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ class SageMakerK8sTrainingOperator(JobSubmitOperator):
     """
 
     operator_extra_links = (SageMakerTrainingJobLink(), SageMakerTrainingLogsLink())
-    links = (SageMakerTrainingJobLink, SageMakerTrainingLogsLink)
     kind = FlavourKind("training")
     default_template = "trainingjob.yaml"
     default_ack_template = "ack/trainingjob.yaml"
@@ -35,7 +34,6 @@ class SageMakerK8sTrainingOperator(JobSubmitOperator):
         from sagemaker_k8s.manifests.build import TrainingJobSpec, build_training_job
         from sagemaker_k8s.manifests.load import load_template
         from sagemaker_k8s.manifests.naming import resource_name
-        from sagemaker_k8s.operators.submit import job_spec_fields
 
         name = resource_name(dag_id, run_id, self.task_id)
         spec = TrainingJobSpec(**job_spec_fields(cfg, dag_id, run_id, self.task_id, job_name=name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sagemaker_k8s.links.console import SageMakerTuningJobLink
-from sagemaker_k8s.operators.submit import JobSubmitOperator
+from sagemaker_k8s.operators.submit import JobSubmitOperator, job_spec_fields
 from sagemaker_k8s.resource_task import FlavourKind
 
 if TYPE_CHECKING:
@@ -31,7 +31,6 @@ class SageMakerK8sTuningOperator(JobSubmitOperator):
     """
 
     operator_extra_links = (SageMakerTuningJobLink(),)
-    links = (SageMakerTuningJobLink,)
     kind = FlavourKind("tuning")
     default_template = "hyperparametertuningjob.yaml"
     default_ack_template = "ack/hyperparametertuningjob.yaml"
@@ -42,7 +41,6 @@ class SageMakerK8sTuningOperator(JobSubmitOperator):
         from sagemaker_k8s.exceptions import ConfigError
         from sagemaker_k8s.manifests.naming import resource_name
         from sagemaker_k8s.manifests.tuning import TuningJobSpec
-        from sagemaker_k8s.operators.submit import job_spec_fields
 
         tuning = cfg.tuning
         if tuning is None:
